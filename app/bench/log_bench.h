@@ -1,0 +1,24 @@
+// `tenantry bench log`: the embedded engine beside raw RocksDB doing the same work
+// in the same run.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "app/bench/kafka_bench.h"
+
+namespace tenantry::bench {
+
+struct EmbeddedBenchOptions {
+  std::string dir;               // scratch directory (removed afterwards)
+  int64_t records = 500000;
+  int value_bytes = 200;
+  int batch_records = 1000;
+  int partitions = 32;
+  int tenants = 10000;
+  int pipeline_depth = 8;        // appends in flight for the pipelined run
+};
+
+std::vector<ThroughputFigure> bench_embedded(const EmbeddedBenchOptions& options, std::string* error);
+
+}  // namespace tenantry::bench

@@ -1,0 +1,82 @@
+#include <cstdio>
+#include <cstdlib>
+#include <csignal>
+
+#include "app/commands.h"
+#include "app/config.h"
+#include "app/log_options.h"
+#include "connectors/http/http_server.h"
+
+namespace tenantry::app {
+
+namespace {
+
+std::vector<OptionSpec> serve_specs() {
+  std::vector<OptionSpec> specs = {
+      {"http-host", "address the HTTP server binds", "127.0.0.1"},
+      {"http-port", "port the HTTP server listens on (0: any free port)", "8080", OptionKind::integer, {}, 0, 65535},
+      {"http-threads", "most HTTP worker threads", "16", OptionKind::integer, {}, 1, 1024},
+      {"http-max-body-bytes", "largest request body accepted", "1048576", OptionKind::integer, {}, 1, 64 << 20},
+  };
+  for (auto& spec : log_option_specs()) specs.push_back(std::move(spec));
+  return specs;
+}
+
+http::HttpResponse json(int status, std::string body) { return http::HttpResponse{status, "application/json", std::move(body), {}}; }
+
+}  // namespace
+
+int run_serve(const std::vector<std::string>& args) {
+  const auto specs = serve_specs();
+  auto config = load_config(specs, args, [](const char* name) { return std::getenv(name); });
+  if (!config) {
+    std::fprintf(stderr, "tenantry serve: %s\n", config.error().describe().c_str());
+    return 2;
+  }
+  if (config->help_requested()) {
+    std::fputs(render_help("tenantry serve [options]",
+                           "Runs Tenantry: opens the event log (embedded by default), creates its topics,\n"
+                           "and serves HTTP until SIGINT or SIGTERM.",
+                           specs)
+                   .c_str(),
+               stdout);
+    return 0;
+  }
+
+  auto log = open_configured_log(*config);
+  if (!log) {
+    std::fprintf(stderr, "tenantry serve: cannot open the event log: %s\n", log.error().message.c_str());
+    return log.error().code == log::ErrorCode::invalid_argument ? 2 : 1;
+  }
+
+  std::vector<http::Route> routes = {
+      {"GET", "/healthz", [](const http::HttpRequest&) { return json(200, R"({"status":"ok"})"); }},
+      {"GET", "/readyz", [](const http::HttpRequest&) { return json(200, R"({"status":"ready"})"); }},
+  };
+  http::HttpServerOptions http_options;
+  http_options.host = config->text("http-host");
+  http_options.port = static_cast<uint16_t>(config->integer("http-port"));
+  http_options.max_threads = static_cast<int>(config->integer("http-threads"));
+  http_options.max_body_bytes = static_cast<size_t>(config->integer("http-max-body-bytes"));
+  auto server = http::HttpServer::start(http_options, std::move(routes));
+  if (!server) {
+    std::fprintf(stderr, "tenantry serve: option --http-port: %s\n", server.error().c_str());
+    return 1;
+  }
+  const std::string engine = config->text("engine");
+  std::printf("tenantry serve: listening on http://%s:%u (engine %s%s%s)\n", http_options.host.c_str(),
+              static_cast<unsigned>((*server)->port()), engine.c_str(),
+              engine == "embedded" ? ", data " : ", bootstrap ",
+              engine == "embedded" ? config->text("data-dir").c_str() : config->text("kafka-bootstrap").c_str());
+  std::fflush(stdout);
+
+  const int signal = wait_for_stop_signal();
+  std::printf("tenantry serve: %s received, stopping\n", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  std::fflush(stdout);
+  (*server)->stop();  // in-flight requests finish first
+  log->reset();       // drains the commit queue: everything acknowledged is durable
+  std::printf("tenantry serve: stopped\n");
+  return 0;
+}
+
+}  // namespace tenantry::app

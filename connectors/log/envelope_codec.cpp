@@ -1,0 +1,69 @@
+#include "connectors/log/envelope_codec.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <openssl/sha.h>
+
+#include <cstdio>
+
+namespace tenantry::log {
+
+namespace {
+constexpr unsigned char kHashTag = (15 << 3) | 2;  // field 15, length-delimited
+}
+
+std::string sha256(std::string_view bytes) {
+  std::string digest(kSha256Bytes, '\0');
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+         reinterpret_cast<unsigned char*>(digest.data()));
+  return digest;
+}
+
+std::string seal_envelope(v1::EventEnvelope& envelope) {
+  envelope.clear_hash();
+  std::string stored;
+  {
+    google::protobuf::io::StringOutputStream raw(&stored);
+    google::protobuf::io::CodedOutputStream coded(&raw);
+    coded.SetSerializationDeterministic(true);
+    envelope.SerializeToCodedStream(&coded);
+  }
+  std::string digest = sha256(stored);
+  stored.reserve(stored.size() + kHashTrailerBytes);
+  stored.push_back(static_cast<char>(kHashTag));
+  stored.push_back(static_cast<char>(kSha256Bytes));
+  stored += digest;
+  envelope.set_hash(std::move(digest));
+  return stored;
+}
+
+std::expected<v1::EventEnvelope, OpenError> open_envelope(std::string_view stored) {
+  v1::EventEnvelope envelope;
+  if (!envelope.ParseFromArray(stored.data(), static_cast<int>(stored.size()))) {
+    return std::unexpected(OpenError{OpenFailure::not_an_envelope, "value is not a protobuf EventEnvelope"});
+  }
+  if (stored.size() < kHashTrailerBytes ||
+      static_cast<unsigned char>(stored[stored.size() - kHashTrailerBytes]) != kHashTag ||
+      static_cast<unsigned char>(stored[stored.size() - kHashTrailerBytes + 1]) != kSha256Bytes) {
+    return std::unexpected(OpenError{OpenFailure::missing_hash, "hash field is not the last 34 bytes"});
+  }
+  const std::string_view body = stored.substr(0, stored.size() - kHashTrailerBytes);
+  if (sha256(body) != envelope.hash()) {
+    return std::unexpected(OpenError{OpenFailure::hash_mismatch, "SHA-256 of the stored bytes does not match the hash field"});
+  }
+  return envelope;
+}
+
+std::string make_uuid_v7(int64_t unix_ms, std::mt19937_64& random) {
+  uint64_t high = (static_cast<uint64_t>(unix_ms) & 0xFFFFFFFFFFFFull) << 16;
+  high |= 0x7000 | (random() & 0x0FFF);
+  uint64_t low = (random() & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;
+  char text[37];
+  std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(high >> 32), static_cast<unsigned>((high >> 16) & 0xFFFF),
+                static_cast<unsigned>(high & 0xFFFF), static_cast<unsigned>(low >> 48),
+                static_cast<unsigned long long>(low & 0xFFFFFFFFFFFFull));
+  return text;
+}
+
+}  // namespace tenantry::log

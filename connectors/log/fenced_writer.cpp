@@ -1,0 +1,150 @@
+#include "connectors/log/fenced_writer.h"
+
+#include <unordered_map>
+
+#include "connectors/log/envelope_codec.h"
+#include "tenantry/v1/log.pb.h"
+
+namespace tenantry::log {
+
+namespace {
+constexpr size_t kCatchUpBatch = 4096;
+}
+
+Result<void> FencedWriter::catch_up(int64_t to_offset) {
+  if (next_offset_ >= to_offset) return {};
+  auto reader = log_.open_reader(topic_, partition_, next_offset_);
+  if (!reader) return std::unexpected(reader.error());
+  while (next_offset_ < to_offset) {
+    auto records = (*reader)->read(kCatchUpBatch, std::chrono::milliseconds(1000));
+    if (!records) return std::unexpected(records.error());
+    if (records->empty()) {
+      return fail(ErrorCode::timeout, "catching up " + topic_ + "/" + std::to_string(partition_) +
+                                          " stalled at offset " + std::to_string(next_offset_));
+    }
+    for (const auto& record : *records) {
+      if (record.offset >= to_offset) break;
+      history_.apply(record);
+      next_offset_ = record.offset + 1;
+    }
+  }
+  return {};
+}
+
+Result<std::unique_ptr<FencedWriter>> FencedWriter::claim(EventLog& log, const std::string& topic,
+                                                          int32_t partition, const std::string& writer_id,
+                                                          int64_t claimed_at_us) {
+  std::unique_ptr<FencedWriter> writer(new FencedWriter(log, topic, partition));
+  auto end = log.end_offset(topic, partition);
+  if (!end) return std::unexpected(end.error());
+  if (auto caught = writer->catch_up(*end); !caught) return std::unexpected(caught.error());
+
+  v1::WriterClaim claim;
+  claim.set_epoch(writer->history_.epoch() + 1);
+  claim.set_writer_id(writer_id);
+  claim.set_claimed_at_us(claimed_at_us);
+  Record record{topic, "", claim.SerializeAsString(), {{std::string(kKindHeader), std::string(kClaimKind)}},
+                partition};
+  AppendRequest request;
+  request.records.push_back(std::move(record));
+  auto appended = log.append(std::move(request));
+  if (!appended) return std::unexpected(appended.error());
+
+  const int64_t claim_offset = appended->positions.front().offset;
+  if (auto caught = writer->catch_up(claim_offset + 1); !caught) return std::unexpected(caught.error());
+  if (writer->history_.epoch() != claim.epoch()) {
+    return fail(ErrorCode::invalid_argument,
+                "claim of epoch " + std::to_string(claim.epoch()) + " on " + topic + "/" +
+                    std::to_string(partition) + " lost to a concurrent claim");
+  }
+  writer->epoch_ = claim.epoch();
+  return writer;
+}
+
+Result<SealedAppend> FencedWriter::append(WriterAppend request) {
+  if (needs_catch_up_) {
+    auto end = log_.end_offset(topic_, partition_);
+    if (!end) return std::unexpected(end.error());
+    if (auto caught = catch_up(*end); !caught) return std::unexpected(caught.error());
+    needs_catch_up_ = false;
+  }
+  const std::string epoch_text = std::to_string(epoch_);
+  // Heads advance on a scratch copy first: several events of one tenant chain onto
+  // each other inside one append, and nothing changes if the append fails.
+  std::unordered_map<std::string, ChainHead> scratch;
+  SealedAppend sealed;
+  AppendRequest out;
+  out.records.reserve(request.events.size() + request.extra.size());
+  sealed.events.reserve(request.events.size());
+  for (auto& draft : request.events) {
+    v1::EventEnvelope& envelope = draft.envelope;
+    const std::string& tenant = envelope.tenant_id();
+    if (tenant.empty()) return fail(ErrorCode::invalid_argument, "event without tenant_id");
+    auto it = scratch.find(tenant);
+    if (it == scratch.end()) {
+      const ChainHead* known = history_.head(tenant);
+      it = scratch.emplace(tenant, known ? *known : ChainHead{}).first;
+    }
+    envelope.set_sequence(it->second.sequence + 1);
+    envelope.set_previous_hash(it->second.hash);
+    envelope.set_writer_epoch(epoch_);
+    if (envelope.recorded_at_us() == 0) envelope.set_recorded_at_us(request.recorded_at_us);
+    std::string value = seal_envelope(envelope);
+    it->second = ChainHead{envelope.sequence(), envelope.hash()};
+    out.records.push_back(Record{topic_, tenant, std::move(value),
+                                 {{std::string(kEpochHeader), epoch_text}}, partition_});
+    sealed.events.push_back(envelope);
+  }
+  for (auto& record : request.extra) {
+    record.headers.push_back({std::string(kEpochHeader), epoch_text});
+    out.records.push_back(std::move(record));
+  }
+  out.group = std::move(request.group);
+  out.offsets = std::move(request.offsets);
+  // Kept to apply our own records to the history without reading them back.
+  std::vector<Record> mine(out.records.begin(), out.records.end());
+  auto appended = log_.append(std::move(out));
+  if (!appended) {
+    // The outcome may be unknown (a timeout): learn it from the log before writing on.
+    needs_catch_up_ = true;
+    return std::unexpected(appended.error());
+  }
+  sealed.result = std::move(*appended);
+  advance_past(mine, sealed.result);
+  return sealed;
+}
+
+void FencedWriter::advance_past(const std::vector<Record>& mine, const AppendResult& result) {
+  // The writer's view must be exactly what every reader concludes, including its own
+  // fencing if a newer claim got in first. When our records follow what we have
+  // read with no gap, nobody else wrote in between and they can be applied as they
+  // are; otherwise someone did, and we read the partition back.
+  int64_t expected = next_offset_;
+  bool contiguous = true;
+  int64_t last = next_offset_;
+  for (size_t i = 0; i < mine.size(); ++i) {
+    const auto& position = result.positions[i];
+    if (position.partition != partition_ || mine[i].topic != topic_) continue;
+    contiguous = contiguous && position.offset == expected;
+    expected = position.offset + 1;
+    last = std::max(last, position.offset + 1);
+  }
+  if (last == next_offset_) return;
+  if (!contiguous) {
+    if (!catch_up(last)) needs_catch_up_ = true;
+    return;
+  }
+  StoredRecord stored;
+  stored.topic = topic_;
+  stored.partition = partition_;
+  for (size_t i = 0; i < mine.size(); ++i) {
+    if (result.positions[i].partition != partition_ || mine[i].topic != topic_) continue;
+    stored.offset = result.positions[i].offset;
+    stored.key = mine[i].key;
+    stored.value = mine[i].value;
+    stored.headers = mine[i].headers;
+    history_.apply(stored);
+  }
+  next_offset_ = last;
+}
+}  // namespace tenantry::log
