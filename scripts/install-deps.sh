@@ -7,11 +7,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(g++ cmake ninja-build ccache pkg-config
           librdkafka-dev librocksdb-dev libprotobuf-dev protobuf-compiler
-          libpoco-dev libssl-dev catch2 nodejs npm)
+          libpoco-dev libssl-dev catch2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm may come from Debian or be on the machine already by other means.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   sudo_cmd=""

@@ -290,7 +290,7 @@ TEMPLATE_TEST_CASE("corrupted records are reported with their offset and reading
   REQUIRE(garbage_at.has_value());
 
   // A well-formed envelope whose payload was changed after sealing.
-  v1::EventEnvelope forged = first->events.front();
+  tenantry::v1::EventEnvelope forged = first->events.front();
   forged.set_sequence(2);
   forged.set_previous_hash(first->events.front().hash());
   std::string stored = seal_envelope(forged);

@@ -7,8 +7,8 @@
 using namespace tenantry::log;
 
 namespace {
-v1::EventEnvelope sample() {
-  v1::EventEnvelope e;
+tenantry::v1::EventEnvelope sample() {
+  tenantry::v1::EventEnvelope e;
   e.set_event_id("0190d9a4-0000-7000-8000-000000000001");
   e.set_tenant_id("acme");
   e.set_sequence(1);

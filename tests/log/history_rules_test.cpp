@@ -32,7 +32,7 @@ struct Chain {
 StoredRecord event(Chain& chain, const std::string& tenant, uint64_t epoch,
                    std::optional<uint64_t> sequence = std::nullopt, bool advance = true) {
   auto& [last_sequence, last_hash] = chain.heads[tenant];
-  v1::EventEnvelope e;
+  tenantry::v1::EventEnvelope e;
   e.set_tenant_id(tenant);
   e.set_event_type("tenantry.v1.TestEvent");
   e.set_sequence(sequence.value_or(last_sequence + 1));
