@@ -127,6 +127,18 @@ int run_bench_log(const std::vector<std::string>& args) {
     object->set("batch_records", options.batch_records);
     object->set("value_bytes", options.value_bytes);
     object->set("partitions", options.partitions);
+    std::string error;
+    const auto wake = bench::bench_embedded_tail_wake(options, 2000, &error);
+    if (!error.empty()) {
+      std::fprintf(stderr, "tenantry bench log: embedded tail wake: %s\n", error.c_str());
+      return 1;
+    }
+    Poco::JSON::Object::Ptr latency = new Poco::JSON::Object;
+    latency->set("samples", wake.samples);
+    latency->set("p50_us", std::round(wake.p50_us * 10) / 10);
+    latency->set("p99_us", std::round(wake.p99_us * 10) / 10);
+    latency->set("target_us", 1000);
+    object->set(wake.name, latency);
     result.set("embedded", object);
   }
   if (engines.find("kafka") != std::string::npos) {

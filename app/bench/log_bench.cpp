@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <mutex>
 #include <random>
+#include <thread>
+#include <algorithm>
 
 #include "connectors/log/embedded/embedded_log.h"
 #include "connectors/log/embedded/record_codec.h"
@@ -221,6 +223,63 @@ std::vector<ThroughputFigure> bench_embedded(const EmbeddedBenchOptions& options
   }
   fs::remove_all(root);
   return figures;
+}
+
+LatencyFigure bench_embedded_tail_wake(const EmbeddedBenchOptions& options, int samples, std::string* error) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::path(options.dir) / "tail";
+  fs::remove_all(root);
+  fs::create_directories(root);
+  LatencyFigure result{"embedded.tail_wake_after_ack", samples, 0, 0};
+  {
+    log::embedded::EmbeddedOptions engine_options;
+    engine_options.path = (root / "engine").string();
+    auto log = log::embedded::open_embedded_log(engine_options);
+    if (!log || !(*log)->create_topic({"tail", 1})) {
+      *error = "cannot open the tail benchmark log";
+      return result;
+    }
+    auto reader = (*log)->open_reader("tail", 0, 0);
+    if (!reader) {
+      *error = reader.error().message;
+      return result;
+    }
+    // The reader stamps when it has each record; the writer stamps each ack. A
+    // reader can have a record before the writer's ack returns: that counts as 0.
+    std::vector<Clock::time_point> received(static_cast<size_t>(samples));
+    std::vector<Clock::time_point> acknowledged(static_cast<size_t>(samples));
+    std::thread tailer([&] {
+      for (int got = 0; got < samples;) {
+        auto records = (*reader)->read(16, std::chrono::milliseconds(5000));
+        if (!records || records->empty()) return;
+        const auto now = Clock::now();
+        for (size_t i = 0; i < records->size(); ++i) received[static_cast<size_t>(got++)] = now;
+      }
+    });
+    for (int i = 0; i < samples; ++i) {
+      log::AppendRequest request;
+      request.records.push_back(log::Record{"tail", "acme", std::to_string(i), {}, 0});
+      if (auto appended = (*log)->append(std::move(request)); !appended) {
+        *error = appended.error().message;
+        break;
+      }
+      acknowledged[static_cast<size_t>(i)] = Clock::now();
+    }
+    tailer.join();
+    std::vector<double> waits_us;
+    for (int i = 0; i < samples; ++i) {
+      const auto wait = std::chrono::duration<double, std::micro>(received[static_cast<size_t>(i)] -
+                                                                  acknowledged[static_cast<size_t>(i)]).count();
+      waits_us.push_back(std::max(0.0, wait));
+    }
+    std::sort(waits_us.begin(), waits_us.end());
+    if (!waits_us.empty()) {
+      result.p50_us = waits_us[waits_us.size() / 2];
+      result.p99_us = waits_us[std::min(waits_us.size() - 1, waits_us.size() * 99 / 100)];
+    }
+  }
+  fs::remove_all(root);
+  return result;
 }
 
 }  // namespace tenantry::bench

@@ -150,3 +150,24 @@ TEST_CASE("fenced topics: the epoch header decides, unstamped records pass", "[h
   stamped.headers = {{"tenantry-epoch", "two"}};
   CHECK(history.apply(stamped).violation->kind == ViolationKind::corrupt_record);
 }
+
+TEST_CASE("events of a type this reader does not know are accepted and kept as they are", "[history]") {
+  PartitionHistory history(TopicKind::events);
+  REQUIRE(history.apply(claim(1)).verdict == Verdict::claim);
+  tenantry::v1::EventEnvelope e;
+  e.set_tenant_id("acme");
+  e.set_sequence(1);
+  e.set_writer_epoch(1);
+  e.set_event_type("tenantry.v99.SomethingFromTheFuture");
+  e.set_schema_version(42);
+  e.set_payload(std::string("\x08\x96\x01\xfa\x07\x02hi", 8));
+  StoredRecord r;
+  r.topic = "events";
+  r.offset = next_offset++;
+  r.key = "acme";
+  r.value = seal_envelope(e);
+  auto outcome = history.apply(r);
+  REQUIRE(outcome.verdict == Verdict::accepted);
+  CHECK(outcome.envelope.event_type() == "tenantry.v99.SomethingFromTheFuture");
+  CHECK(outcome.envelope.payload() == e.payload());
+}
