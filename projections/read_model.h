@@ -1,0 +1,23 @@
+// A read model says only how one accepted event changes its keys; the projection
+// runner owns reading, batching, offsets and rebuilds.
+#pragma once
+
+#include <string>
+
+#include "connectors/log/accepted_reader.h"
+#include "connectors/store/rocks_store.h"
+
+namespace tenantry::projections {
+
+class ReadModel {
+ public:
+  virtual ~ReadModel() = default;
+  // Stable name: the store family its keys live in, and its offsets' prefix.
+  virtual std::string name() const = 0;
+  // Stages the event's effect into `batch` (which sees earlier events of the same
+  // batch). Must be deterministic: a rebuild from offset 0 must give the same keys.
+  // Events of types it does not know are passed over.
+  virtual log::Result<void> apply(const log::AcceptedRecord& event, store::StoreBatch& batch) = 0;
+};
+
+}  // namespace tenantry::projections
