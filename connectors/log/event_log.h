@@ -92,12 +92,19 @@ struct PartitionOffset {
   int64_t next_offset = 0;
 };
 
+class GroupConsumer;
+
 struct AppendRequest {
   std::vector<Record> records;
   // When set, these offsets of `group` are committed atomically with the records
   // (consume-decide-produce). Offsets alone (no records) are a plain commit.
   std::string group;
   std::vector<PartitionOffset> offsets;
+  // The member of `group` whose progress the offsets record, in a consume-decide-
+  // produce loop. Kafka takes offsets of an active group only from one of its members
+  // (and a transaction's offsets carry its generation, which fences a zombie); the
+  // embedded engine commits by group name alone. Must outlive the append.
+  GroupConsumer* member = nullptr;
 };
 
 struct RecordPosition {

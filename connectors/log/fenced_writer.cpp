@@ -101,6 +101,7 @@ Result<SealedAppend> FencedWriter::append(WriterAppend request) {
   }
   out.group = std::move(request.group);
   out.offsets = std::move(request.offsets);
+  out.member = request.member;
   // Kept to apply our own records to the history without reading them back.
   std::vector<Record> mine(out.records.begin(), out.records.end());
   auto appended = log_.append(std::move(out));

@@ -24,6 +24,7 @@ struct WriterAppend {
   std::vector<Record> extra;          // other records (replies), stamped with the epoch
   std::string group;                  // input offsets committed with them
   std::vector<PartitionOffset> offsets;
+  GroupConsumer* member = nullptr;     // see AppendRequest::member
   int64_t recorded_at_us = 0;
 };
 
@@ -47,6 +48,9 @@ class FencedWriter {
   Result<SealedAppend> append(WriterAppend request);
 
   uint64_t epoch() const { return epoch_; }
+  // True once a newer claim is in the partition: whatever this writer appends is
+  // fenced out, and it must stop writing.
+  bool fenced() const { return history_.epoch() != epoch_; }
   const std::string& topic() const { return topic_; }
   int32_t partition() const { return partition_; }
   // The tenant's last sequence and hash as this writer knows them (nullptr: none).

@@ -1,0 +1,49 @@
+// How the command processor talks to a decider in domain/: commands and events in
+// wire form (type name + payload bytes), state as cached bytes. One adapter per
+// aggregate; the processor knows nothing of any aggregate's types.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tenantry/v1/command.pb.h"
+#include "tenantry/v1/envelope.pb.h"
+
+namespace tenantry::commands {
+
+struct EventOut {
+  std::string event_type;  // fully qualified, e.g. "tenantry.v1.TenantRegistered"
+  std::string payload;
+};
+
+struct Rejection {
+  std::string error_type;  // domain/errors.h names, or the processor's own
+  std::string message;
+  std::vector<v1::FieldError> fields;
+};
+
+struct DecideContext {
+  int64_t now_us = 0;
+  std::string verification_token;  // fresh random text, for commands that need one
+};
+
+using Outcome = std::expected<std::vector<EventOut>, Rejection>;
+
+class Aggregate {
+ public:
+  virtual ~Aggregate() = default;
+  virtual bool handles(std::string_view command_type) const = 0;
+  // `state` is what evolve() last returned for this tenant (empty: no events yet).
+  virtual Outcome decide(const v1::CommandEnvelope& command, std::string_view state,
+                         const DecideContext& context) const = 0;
+  // The state after one accepted event. Events of other aggregates or of unknown
+  // types still advance the version (they hold a sequence number).
+  virtual std::string evolve(std::string_view state, const v1::EventEnvelope& event) const = 0;
+  // The tenant's version (last applied sequence) in `state`.
+  virtual uint64_t version(std::string_view state) const = 0;
+};
+
+}  // namespace tenantry::commands

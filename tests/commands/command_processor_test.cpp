@@ -1,0 +1,225 @@
+// The command processor end to end on both engines: commands in on the commands
+// topic, events and replies out, idempotency, expected versions, and recovery from
+// the log alone.
+#include <catch2/catch.hpp>
+
+#include "commands/command_processor.h"
+#include "commands/tenant_aggregate.h"
+#include "log/embedded_harness.h"
+#include "log/kafka_harness.h"
+#include "test_support.h"
+#include "tenantry/v1/tenant.pb.h"
+
+using namespace tenantry;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int32_t kPartitions = 3;
+
+v1::CommandEnvelope register_command(const std::string& tenant, const std::string& id, const std::string& slug) {
+  v1::RegisterTenant body;
+  body.set_slug(slug);
+  body.set_display_name("Acme Corp");
+  body.set_plan("pro");
+  body.set_isolation_tier(v1::ISOLATION_TIER_SHARED);
+  body.set_region("eu-west-1");
+  body.mutable_admin_contact()->set_name("Ada");
+  body.mutable_admin_contact()->set_email("ada@acme.example");
+  v1::CommandEnvelope command;
+  command.set_command_id(id);
+  command.set_tenant_id(tenant);
+  command.set_command_type("tenantry.v1.RegisterTenant");
+  command.set_payload(body.SerializeAsString());
+  command.mutable_actor()->set_kind("service");
+  command.mutable_actor()->set_id("signup");
+  return command;
+}
+
+v1::CommandEnvelope suspend_command(const std::string& tenant, const std::string& id,
+                                    std::optional<uint64_t> expected_version) {
+  v1::SuspendTenant body;
+  body.set_reason("unpaid invoices");
+  v1::CommandEnvelope command;
+  command.set_command_id(id);
+  command.set_tenant_id(tenant);
+  command.set_command_type("tenantry.v1.SuspendTenant");
+  command.set_payload(body.SerializeAsString());
+  if (expected_version) command.set_expected_version(*expected_version);
+  return command;
+}
+
+struct Fixture {
+  explicit Fixture(log::EventLog& log) : log(log) {
+    for (const char* topic : {"tenantry.commands", "tenantry.events", "tenantry.replies"}) {
+      REQUIRE(log.create_topic({topic, kPartitions}).has_value());
+    }
+    open_store();
+  }
+
+  void open_store() {
+    processor.reset();
+    store.reset();
+    auto opened = store::RocksStore::open({(dir.path() / ("store" + std::to_string(stores))).string(),
+                                           commands::CommandProcessor::store_families()});
+    REQUIRE(opened.has_value());
+    store = std::move(*opened);
+    processor = std::make_unique<commands::CommandProcessor>(log, *store, aggregate, clock);
+  }
+
+  void send(const v1::CommandEnvelope& command) {
+    log::AppendRequest request;
+    request.records.push_back(log::Record{"tenantry.commands", command.tenant_id(), command.SerializeAsString(), {},
+                                          std::nullopt});
+    REQUIRE(log.append(std::move(request)).has_value());
+  }
+
+  std::vector<v1::CommandReply> replies_for(const std::string& tenant) {
+    const int32_t p = log::partition_for_key(tenant, kPartitions);
+    auto reader = log::AcceptedReader::open(log, "tenantry.replies", p, 0, log::TopicKind::fenced);
+    REQUIRE(reader.has_value());
+    std::vector<v1::CommandReply> out;
+    const int64_t end = log.end_offset("tenantry.replies", p).value();
+    while ((*reader)->position() < end) {
+      auto batch = (*reader)->read(1000, 1000ms);
+      REQUIRE(batch.has_value());
+      CHECK(batch->violations.empty());
+      for (const auto& accepted : batch->records) {
+        if (accepted.record.header("tenantry-kind") != nullptr) continue;
+        v1::CommandReply reply;
+        REQUIRE(reply.ParseFromString(accepted.record.value));
+        if (reply.tenant_id() == tenant) out.push_back(reply);
+      }
+    }
+    return out;
+  }
+
+  // Sends the command and processes until `new_replies` more replies for its tenant
+  // are out (more than one when earlier records are still waiting); returns the last.
+  v1::CommandReply process_one(const v1::CommandEnvelope& command, size_t new_replies = 1) {
+    const size_t before = replies_for(command.tenant_id()).size();
+    send(command);
+    std::vector<v1::CommandReply> replies;
+    REQUIRE(testing::eventually(30s, [&] {
+      auto handled = processor->process_available(200ms);
+      if (!handled) FAIL("processing failed: " << handled.error().message);
+      replies = replies_for(command.tenant_id());
+      return replies.size() >= before + new_replies;
+    }));
+    return replies.back();
+  }
+
+  std::vector<v1::EventEnvelope> events_of(const std::string& tenant) {
+    const int32_t p = log::partition_for_key(tenant, kPartitions);
+    auto reader = log::AcceptedReader::open(log, "tenantry.events", p, 0, log::TopicKind::events);
+    REQUIRE(reader.has_value());
+    std::vector<v1::EventEnvelope> out;
+    const int64_t end = log.end_offset("tenantry.events", p).value();
+    while ((*reader)->position() < end) {
+      auto batch = (*reader)->read(1000, 1000ms);
+      REQUIRE(batch.has_value());
+      CHECK(batch->violations.empty());
+      for (const auto& accepted : batch->records) {
+        if (accepted.envelope.tenant_id() == tenant) out.push_back(accepted.envelope);
+      }
+    }
+    return out;
+  }
+
+  log::EventLog& log;
+  testing::ScratchDir dir;
+  clock::ManualClock clock{1767225600000000};  // 2026-01-01T00:00:00Z
+  commands::TenantAggregate aggregate;
+  std::unique_ptr<store::RocksStore> store;
+  std::unique_ptr<commands::CommandProcessor> processor;
+  int stores = 0;
+};
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("command processor: decides, appends events and replies, and is idempotent", "[commands]",
+                   EmbeddedHarness, KafkaHarness) {
+  TestType harness;
+  Fixture fixture(harness.log());
+  const std::string tenant = "t-acme";
+
+  auto registered = fixture.process_one(register_command(tenant, "cmd-1", "acme"));
+  CHECK(registered.status() == v1::CommandReply::STATUS_ACCEPTED);
+  CHECK(registered.resulting_sequence() == 1);
+  CHECK(registered.command_id() == "cmd-1");
+  auto events = fixture.events_of(tenant);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].event_type() == "tenantry.v1.TenantRegistered");
+  CHECK(events[0].command_id() == "cmd-1");
+  CHECK(events[0].sequence() == 1);
+  CHECK(events[0].actor().id() == "signup");
+  CHECK(events[0].occurred_at_us() == fixture.clock.now_us());
+
+  SECTION("a repeated command id returns the original reply and appends nothing") {
+    auto again = fixture.process_one(register_command(tenant, "cmd-1", "acme"));
+    CHECK(again.status() == v1::CommandReply::STATUS_ACCEPTED);
+    CHECK(again.resulting_sequence() == 1);
+    CHECK(again.replied_at_us() == registered.replied_at_us());
+    CHECK(fixture.events_of(tenant).size() == 1);
+  }
+  SECTION("the same id with another body is a conflict") {
+    auto conflict = fixture.process_one(register_command(tenant, "cmd-1", "acme-two"));
+    CHECK(conflict.status() == v1::CommandReply::STATUS_CONFLICT);
+    CHECK(conflict.error_type() == "idempotency_conflict");
+    CHECK(fixture.events_of(tenant).size() == 1);
+  }
+  SECTION("an expected version that is not the tenant's is a conflict naming the current version") {
+    auto conflict = fixture.process_one(suspend_command(tenant, "cmd-2", 5));
+    CHECK(conflict.status() == v1::CommandReply::STATUS_CONFLICT);
+    CHECK(conflict.error_type() == "version_conflict");
+    CHECK(conflict.resulting_sequence() == 1);
+    auto suspended = fixture.process_one(suspend_command(tenant, "cmd-3", 1));
+    CHECK(suspended.status() == v1::CommandReply::STATUS_ACCEPTED);
+    CHECK(suspended.resulting_sequence() == 2);
+    auto events_now = fixture.events_of(tenant);
+    REQUIRE(events_now.size() == 2);
+    CHECK(events_now[1].previous_hash() == events_now[0].hash());
+  }
+  SECTION("a refused command gets the domain's error with the field at fault and appends nothing") {
+    auto refused = fixture.process_one(register_command("t-bad", "cmd-9", "Not A Slug"));
+    CHECK(refused.status() == v1::CommandReply::STATUS_REJECTED);
+    CHECK(refused.error_type() == "validation_error");
+    REQUIRE(refused.field_errors_size() >= 1);
+    CHECK(refused.field_errors(0).field() == "slug");
+    CHECK(fixture.events_of("t-bad").empty());
+  }
+  SECTION("a record that is not a command is answered, not fatal") {
+    log::AppendRequest request;
+    request.records.push_back(log::Record{"tenantry.commands", tenant, "\xff\xfe garbage", {}, std::nullopt});
+    REQUIRE(harness.log().append(std::move(request)).has_value());
+    auto next = fixture.process_one(suspend_command(tenant, "cmd-4", std::nullopt), 2);
+    CHECK(next.status() == v1::CommandReply::STATUS_ACCEPTED);
+    auto all = fixture.replies_for(tenant);
+    REQUIRE(all.size() == 3);
+    CHECK(all[1].error_type() == "malformed_command");
+  }
+}
+
+TEMPLATE_TEST_CASE("command processor: a new processor with an empty cache rebuilds it from the log",
+                   "[commands]", EmbeddedHarness, KafkaHarness) {
+  TestType harness;
+  Fixture fixture(harness.log());
+  const std::string tenant = "t-globex";
+  REQUIRE(fixture.process_one(register_command(tenant, "r-1", "globex")).status() ==
+          v1::CommandReply::STATUS_ACCEPTED);
+  REQUIRE(fixture.process_one(suspend_command(tenant, "s-1", 1)).status() == v1::CommandReply::STATUS_ACCEPTED);
+
+  // A new node: a new store, nothing cached. It claims the partitions and catches up.
+  ++fixture.stores;
+  fixture.open_store();
+  auto repeated = fixture.process_one(register_command(tenant, "r-1", "globex"));
+  CHECK(repeated.status() == v1::CommandReply::STATUS_ACCEPTED);
+  CHECK(repeated.resulting_sequence() == 1);
+  auto conflict = fixture.process_one(register_command(tenant, "r-1", "other"));
+  CHECK(conflict.error_type() == "idempotency_conflict");
+  auto suspend_again = fixture.process_one(suspend_command(tenant, "s-2", std::nullopt));
+  CHECK(suspend_again.status() == v1::CommandReply::STATUS_REJECTED);
+  CHECK(suspend_again.error_type() == "invalid_transition");
+  auto events = fixture.events_of(tenant);
+  CHECK(events.size() == 2);
+}
