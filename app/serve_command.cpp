@@ -1,11 +1,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <csignal>
+#include <filesystem>
 
 #include "app/commands.h"
 #include "app/config.h"
 #include "app/log_options.h"
+#include "commands/command_processor.h"
+#include "commands/tenant_aggregate.h"
+#include "connectors/clock/clock.h"
 #include "connectors/http/http_server.h"
+#include "connectors/store/rocks_store.h"
 
 namespace tenantry::app {
 
@@ -49,9 +54,33 @@ int run_serve(const std::vector<std::string>& args) {
     return log.error().code == log::ErrorCode::invalid_argument ? 2 : 1;
   }
 
+  // The write side: commands from the commands topic (any Kafka client, or the
+  // gateway) are decided and their events, replies and offsets appended.
+  const std::filesystem::path state_dir = std::filesystem::path(config->text("data-dir")) / "state";
+  std::error_code dir_error;
+  std::filesystem::create_directories(state_dir, dir_error);
+  auto store = store::RocksStore::open({state_dir.string(), commands::CommandProcessor::store_families()});
+  if (!store) {
+    std::fprintf(stderr, "tenantry serve: cannot open local state: %s\n", store.error().message.c_str());
+    return 1;
+  }
+  clock::SystemClock clock;
+  commands::TenantAggregate tenants;
+  auto processor = std::make_unique<commands::CommandProcessor>(**log, **store, tenants, clock);
+  if (auto started = processor->start(); !started) {
+    std::fprintf(stderr, "tenantry serve: cannot start the command processor: %s\n", started.error().message.c_str());
+    return 1;
+  }
+
   std::vector<http::Route> routes = {
       {"GET", "/healthz", [](const http::HttpRequest&) { return json(200, R"({"status":"ok"})"); }},
-      {"GET", "/readyz", [](const http::HttpRequest&) { return json(200, R"({"status":"ready"})"); }},
+      {"GET", "/readyz",
+       [&processor](const http::HttpRequest&) {
+         if (auto failure = processor->failure()) {
+           return json(503, R"({"status":"not_ready","reason":"command processor stopped"})");
+         }
+         return json(200, R"({"status":"ready"})");
+       }},
   };
   http::HttpServerOptions http_options;
   http_options.host = config->text("http-host");
@@ -74,6 +103,7 @@ int run_serve(const std::vector<std::string>& args) {
   std::printf("tenantry serve: %s received, stopping\n", signal == SIGINT ? "SIGINT" : "SIGTERM");
   std::fflush(stdout);
   (*server)->stop();  // in-flight requests finish first
+  processor.reset();  // the batch in hand is appended or not at all; leaves the group
   log->reset();       // drains the commit queue: everything acknowledged is durable
   std::printf("tenantry serve: stopped\n");
   return 0;

@@ -1,24 +1,21 @@
 // Kafka-engine tests: partition placement against librdkafka, validation,
-// transactions and group rebalancing on librdkafka's mock cluster.
+// transactions, and group rebalancing against `tenantry devbroker` running in
+// another process.
 #include <librdkafka/rdkafka.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
-#include <cstdio>
-#include <iostream>
 #include <map>
 #include <set>
 #include <thread>
 
+#include "child_process.h"
 #include "log/kafka_harness.h"
+#include "test_support.h"
 
 namespace {
 
@@ -26,16 +23,7 @@ using namespace tenantry::log;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-// Polls `condition` until it holds or `timeout` passes; each check is a call
-// that itself waits (a poll with a timeout), so this does not spin.
-template <class F>
-bool eventually(std::chrono::milliseconds timeout, F&& condition) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (condition()) return true;
-  }
-  return condition();
-}
+using tenantry::testing::eventually;
 
 // The value of a result that must have succeeded.
 template <class T>
@@ -139,74 +127,41 @@ std::vector<std::string> sample_keys() {
   return keys;
 }
 
-// --- The devbroker in a child process ---------------------------------------
+// --- The devbroker in another process ---------------------------------------
 
-// Runs run_devbroker in a forked child (the mock then lives in another
-// process, as for `tenantry devbroker`). Closing our end of the stop pipe tells
-// it to shut down; it also dies with us (PR_SET_PDEATHSIG).
-class DevbrokerProcess {
+// `tenantry devbroker` as a child process: the mock cluster then lives in
+// another process, behind real sockets only.
+class Devbroker {
  public:
-  explicit DevbrokerProcess(const std::vector<TopicSpec>& topics) {
-    int out[2];
-    int stop[2];
-    REQUIRE(::pipe(out) == 0);
-    REQUIRE(::pipe(stop) == 0);
-    // Nothing buffered may be written twice, by parent and child.
-    std::cout.flush();
-    std::fflush(nullptr);
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      ::close(out[0]);
-      ::close(stop[1]);
-      ::dup2(out[1], STDOUT_FILENO);
-      ::close(out[1]);
-      const int stop_fd = stop[0];
-      const int code = kafka::run_devbroker(1, topics, [stop_fd] {
-        pollfd p{stop_fd, POLLIN, 0};
-        return ::poll(&p, 1, 0) > 0;  // readable or hung up: the parent is done
-      });
-      ::_exit(code);
-    }
-    ::close(out[1]);
-    ::close(stop[0]);
-    stop_fd_ = stop[1];
-    bootstrap_ = read_bootstrap_line(out[0]);
-    ::close(out[0]);
-  }
-
-  ~DevbrokerProcess() {
-    ::close(stop_fd_);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
+  explicit Devbroker(const std::vector<std::string>& topic_args)
+      : process_(argv(topic_args)) {
+    const std::string prefix = "bootstrap.servers=";
+    auto line = process_.wait_for_line(prefix, 30s);
+    INFO(process_.stderr_text());
+    REQUIRE(line.has_value());
+    REQUIRE(line->rfind(prefix, 0) == 0);
+    bootstrap_ = line->substr(prefix.size());
   }
 
   const std::string& bootstrap_servers() const { return bootstrap_; }
 
- private:
-  static std::string read_bootstrap_line(int fd) {
-    std::string line;
-    const auto deadline = Clock::now() + 20s;
-    while (line.find('\n') == std::string::npos) {
-      const int left_ms = static_cast<int>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
-      REQUIRE(left_ms > 0);
-      pollfd p{fd, POLLIN, 0};
-      REQUIRE(::poll(&p, 1, left_ms) == 1);
-      char buffer[256];
-      const ssize_t n = ::read(fd, buffer, sizeof buffer);
-      REQUIRE(n > 0);
-      line.append(buffer, static_cast<size_t>(n));
-    }
-    line.resize(line.find('\n'));
-    const std::string prefix = "bootstrap.servers=";
-    REQUIRE(line.rfind(prefix, 0) == 0);
-    return line.substr(prefix.size());
+  // Stops it as a user would (SIGTERM) and returns its exit code.
+  int stop() {
+    process_.signal(SIGTERM);
+    return process_.wait();
   }
 
-  pid_t pid_ = -1;
-  int stop_fd_ = -1;
+ private:
+  static std::vector<std::string> argv(const std::vector<std::string>& topic_args) {
+    std::vector<std::string> args = {TENANTRY_BINARY, "devbroker"};
+    for (const auto& topic : topic_args) {
+      args.push_back("--topic");
+      args.push_back(topic);
+    }
+    return args;
+  }
+
+  tenantry::testing::ChildProcess process_;
   std::string bootstrap_;
 };
 
@@ -569,9 +524,11 @@ TEST_CASE("kafka reader waits for an append instead of returning early", "[kafka
   CHECK(empty->empty());
   CHECK(Clock::now() - started >= 250ms);
 
-  std::thread writer([&] { REQUIRE(log.append(AppendRequest{{at("tail", 0, "late")}, {}, {}})); });
+  bool appended = false;  // Catch2 assertions stay on the test's thread
+  std::thread writer([&] { appended = log.append(AppendRequest{{at("tail", 0, "late")}, {}, {}}).has_value(); });
   auto got = (*reader)->read(10, 20s);
   writer.join();
+  REQUIRE(appended);
   REQUIRE(got);
   REQUIRE(got->size() == 1);
   CHECK((*got)[0].value == "late");
@@ -581,7 +538,7 @@ TEST_CASE("kafka reader waits for an append instead of returning early", "[kafka
 TEST_CASE("kafka consumer group rebalances across members of a broker in another process",
           "[kafka]") {
   constexpr int32_t kPartitions = 4;
-  DevbrokerProcess broker({{"work", kPartitions}});
+  Devbroker broker({"work:" + std::to_string(kPartitions)});
   kafka::KafkaConfig config;
   config.bootstrap_servers = broker.bootstrap_servers();
   config.session_timeout_ms = KafkaHarness::kSessionTimeoutMs;
@@ -642,5 +599,9 @@ TEST_CASE("kafka consumer group rebalances across members of a broker in another
     CHECK(ok(log.committed_offset("workers", "work", p)) == std::optional<int64_t>(end));
     for (int64_t o = 0; o < end; ++o) CHECK(progress.committed.count({p, o}) == 1);
   }
-  (*second)->close();
+  // Every client goes before the broker does.
+  first->reset();
+  second->reset();
+  opened->reset();
+  CHECK(broker.stop() == 0);
 }

@@ -31,12 +31,19 @@ using Clock = std::chrono::steady_clock;
 // How long the poll thread blocks in one rd_kafka_poll; bounds shutdown latency,
 // not delivery latency (rd_kafka_poll returns as soon as a report arrives).
 constexpr int kPollIntervalMs = 100;
+// After serving delivery reports, how long the poll thread lets the next ones
+// gather (see poll_loop): adds at most this much to an append's latency under
+// load, none when idle.
+constexpr auto kReportGatherDelay = std::chrono::milliseconds(1);
 // The same batching delay as a plain librdkafka producer (its default).
 constexpr const char* kLingerMs = "5";
 // Prefetch bound for consumers: librdkafka 2.0.2 pauses a partition's fetcher
 // for a second once ~queued.min.messages are queued, which caps throughput at
 // the default 100k. Memory stays bounded by queued.max.messages.kbytes (64 MiB).
 constexpr const char* kQueuedMinMessages = "1000000";
+// Records a read reserves room for up front: enough to avoid regrowing the
+// batch in a busy read, little enough for a reader asking for "everything".
+constexpr size_t kReadReserve = 4096;
 // Appends waiting for the transaction thread; callers block when it is full.
 constexpr size_t kMaxQueuedTransactions = 1024;
 // Completion tasks that callers post directly (failed validation, offset-only
@@ -54,6 +61,14 @@ constexpr auto kPurgeWait = std::chrono::seconds(5);
 // Names engine threads as librdkafka names its own ("rdk:..."), for profilers
 // and debuggers. Linux limits names to 15 characters.
 void name_this_thread(const char* name) { pthread_setname_np(pthread_self(), name); }
+
+// Set on every engine's poll thread: delivery reports are served there, and it
+// must not serve them re-entrantly.
+thread_local bool t_on_poll_thread = false;
+
+struct AppendOp;
+// While a thread serves delivery reports: the appends they completed.
+thread_local std::vector<AppendOp*>* t_delivered = nullptr;
 
 int remaining_ms(Clock::time_point deadline) {
   const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
@@ -223,10 +238,13 @@ class CompletionWorker {
 
 struct AppendOp;
 
-// The opaque of one produced record: which append and which record of it.
+// The opaque of one produced record, and where its delivery report writes the
+// record's position: the report then touches one cache line per record (the
+// poll thread meets these cold, long after the producing thread wrote them).
 struct DeliverySlot {
   AppendOp* op;
-  size_t index;
+  int64_t offset = -1;
+  int32_t partition = -1;
 };
 
 struct Placement {
@@ -239,7 +257,7 @@ struct AppendOp {
   AppendCallback done;
   std::vector<Placement> placements;  // one per record
   std::vector<DeliverySlot> slots;    // one per record; their addresses are the opaques
-  AppendResult result;
+  AppendResult result;                // filled from `slots` once every report arrived
   // Records whose delivery report is outstanding, plus one while the producing
   // thread is still handing records to librdkafka.
   std::atomic<int64_t> outstanding{0};
@@ -282,6 +300,7 @@ class KafkaPartitionReader final : public PartitionReader {
       return std::unexpected(std::move(e));
     }
     std::vector<StoredRecord> records;
+    records.reserve(std::min(max_records, kReadReserve));
     const auto deadline = Clock::now() + wait;
     while (records.size() < max_records) {
       // Wait only for the first record; then take what is already fetched.
@@ -322,12 +341,14 @@ class KafkaPartitionReader final : public PartitionReader {
 class KafkaGroupConsumer final : public GroupConsumer {
  public:
   explicit KafkaGroupConsumer(Handle consumer) : consumer_(std::move(consumer)) {}
+  rd_kafka_t* handle() const { return consumer_.get(); }
   ~KafkaGroupConsumer() override { close(); }
 
   Result<std::vector<StoredRecord>> poll(size_t max_records,
                                          std::chrono::milliseconds wait) override {
     if (closed_) return fail(ErrorCode::closed, "group consumer is closed");
     std::vector<StoredRecord> records;
+    records.reserve(std::min(max_records, kReadReserve));
     const auto deadline = Clock::now() + wait;
     while (records.size() < max_records) {
       const int timeout_ms = records.empty() ? remaining_ms(deadline) : 0;
@@ -428,6 +449,7 @@ class KafkaLog final : public EventLog {
   rd_kafka_resp_err_t produce_one(AppendOp& op, size_t index);
   void release(AppendOp& op, int64_t count);
   void on_delivered(AppendOp& op);
+  int serve_delivery_reports(int timeout_ms);  // returns the events served
   void complete(std::unique_ptr<AppendOp> op);
   void finish(AppendCallback done, Result<AppendResult> outcome);
   void fail_async(AppendCallback done, Error error);
@@ -593,7 +615,12 @@ KafkaLog::~KafkaLog() {
     }
   }
   stop_polling_ = true;
-  if (producer_) rd_kafka_yield(producer_.get());  // cut the poll thread's wait short
+  if (producer_) {
+    // Cut the poll thread's wait short (rd_kafka_yield only works from a callback).
+    rd_kafka_queue_t* main_queue = rd_kafka_queue_get_main(producer_.get());
+    rd_kafka_queue_yield(main_queue);
+    rd_kafka_queue_destroy(main_queue);
+  }
   if (poll_thread_.joinable()) poll_thread_.join();
   if (completions_) completions_->stop();
   {
@@ -608,8 +635,15 @@ KafkaLog::~KafkaLog() {
 
 void KafkaLog::poll_loop() {
   name_this_thread("tny:log-poll");
+  t_on_poll_thread = true;
   while (!stop_polling_.load(std::memory_order_relaxed)) {
-    rd_kafka_poll(producer_.get(), kPollIntervalMs);
+    if (serve_delivery_reports(kPollIntervalMs) > 0) {
+      // Under load, reports arrive as a stream (one per partition and produce
+      // response); waking for each costs a context switch, which on a small
+      // machine is taken from the broker threads. Let them gather for a moment.
+      // An idle engine still answers its first report at once.
+      std::this_thread::sleep_for(kReportGatherDelay);
+    }
   }
 }
 
@@ -859,9 +893,7 @@ void KafkaLog::append_async(AppendRequest request, AppendCallback done) {
   op->done = std::move(done);
   op->placements = std::move(*placements);
   const size_t count = op->request.records.size();
-  op->slots.reserve(count);
-  for (size_t i = 0; i < count; ++i) op->slots.push_back({op.get(), i});
-  op->result.positions.resize(count);
+  op->slots.assign(count, DeliverySlot{op.get()});
 
   if (!config_.transactional_id.empty()) {
     std::unique_lock lock(txn_mutex_);
@@ -885,6 +917,11 @@ void KafkaLog::append_async(AppendRequest request, AppendCallback done) {
   }
   // From here the delivery reports own the append (see on_delivered).
   produce(*op.release());
+  // Serve the delivery reports that are ready on this thread too, as a plain
+  // librdkafka producer loop does: librdkafka then frees each message on the
+  // thread that allocated it (a thread-local cache hit, not a cross-thread free
+  // into a contended malloc arena), which is most of the cost of a report.
+  if (!t_on_poll_thread) serve_delivery_reports(0);
 }
 
 void KafkaLog::produce(AppendOp& op) {
@@ -898,6 +935,10 @@ void KafkaLog::produce(AppendOp& op) {
       break;
     }
   }
+  // librdkafka holds copies now. Free the records on this thread, usually the
+  // one that built them, and before anyone waits for the append.
+  op.request.records = {};
+  op.placements = {};
   // Drop the records never handed over, and the hold.
   release(op, static_cast<int64_t>(count - handed) + 1);
 }
@@ -937,10 +978,11 @@ void KafkaLog::on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* message
   auto* slot = static_cast<DeliverySlot*>(message->_private);
   AppendOp& op = *slot->op;
   if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    op.set_error(
-        fail_kafka(message->err, "delivery of record " + std::to_string(slot->index)).error());
+    const auto index = static_cast<size_t>(slot - op.slots.data());
+    op.set_error(fail_kafka(message->err, "delivery of record " + std::to_string(index)).error());
   } else {
-    op.result.positions[slot->index] = {message->partition, message->offset};
+    slot->offset = message->offset;
+    slot->partition = message->partition;
   }
   static_cast<KafkaLog*>(opaque)->release(op, 1);
 }
@@ -951,6 +993,10 @@ void KafkaLog::release(AppendOp& op, int64_t count) {
 
 // Every record of `op` is reported (or was never handed over).
 void KafkaLog::on_delivered(AppendOp& op) {
+  if (!op.error) {
+    op.result.positions.reserve(op.slots.size());
+    for (const auto& slot : op.slots) op.result.positions.push_back({slot.partition, slot.offset});
+  }
   if (!config_.transactional_id.empty()) {
     // The transaction thread owns the op and waits for this. Notify under the
     // lock: once it is released the waiter may destroy the op.
@@ -959,16 +1005,28 @@ void KafkaLog::on_delivered(AppendOp& op) {
     op.delivered_cv.notify_one();
     return;
   }
-  std::unique_ptr<AppendOp> owned(&op);
-  if (!owned->error && !owned->request.offsets.empty()) {
-    // The offset commit is a blocking round trip: not on the poll thread.
-    AppendOp* raw = owned.release();
-    completions_->post([this, raw] { complete(std::unique_ptr<AppendOp>(raw)); });
+  // Callbacks never run here: one that blocks would stall every delivery
+  // report, and one that appends could wait for the queue this thread drains.
+  if (t_delivered != nullptr) {
+    t_delivered->push_back(&op);  // handed over in one go when the poll call returns
     return;
   }
-  // Nothing left to do but tell the caller: do it here rather than pay a
-  // thread hand-off per append.
-  complete(std::move(owned));
+  AppendOp* raw = &op;
+  completions_->post([this, raw] { complete(std::unique_ptr<AppendOp>(raw)); });
+}
+
+// One rd_kafka_poll, with the appends it completes handed to the completion
+// thread as one task: one wake-up per poll call rather than one per append.
+int KafkaLog::serve_delivery_reports(int timeout_ms) {
+  std::vector<AppendOp*> delivered;
+  t_delivered = &delivered;
+  const int served = rd_kafka_poll(producer_.get(), timeout_ms);
+  t_delivered = nullptr;
+  if (delivered.empty()) return served;
+  completions_->post([this, delivered = std::move(delivered)] {
+    for (AppendOp* op : delivered) complete(std::unique_ptr<AppendOp>(op));
+  });
+  return served;
 }
 
 // Non-transactional: records are durable (or failed); commit the offsets after them.
@@ -977,7 +1035,11 @@ void KafkaLog::complete(std::unique_ptr<AppendOp> op) {
   if (op->error) {
     outcome = std::unexpected(std::move(*op->error));
   } else if (!op->request.offsets.empty()) {
-    if (auto committed = commit_offsets(op->request.group, op->request.offsets); committed) {
+    // A member commits as itself: Kafka refuses offsets of an active group from a
+    // client that is not one of its members.
+    auto committed = op->request.member != nullptr ? op->request.member->commit(op->request.offsets)
+                                                   : commit_offsets(op->request.group, op->request.offsets);
+    if (committed) {
       outcome = std::move(op->result);
     } else {
       outcome = std::unexpected(std::move(committed.error()));
@@ -1127,8 +1189,12 @@ void KafkaLog::run_transaction(AppendOp& op) {
 
   if (!op.request.offsets.empty()) {
     auto list = to_partition_list(op.request.offsets);
+    // With the member's metadata (its generation) the broker fences the offsets of
+    // a member that has lost its partitions; without a member, the group's name.
+    auto* member = dynamic_cast<KafkaGroupConsumer*>(op.request.member);
     rd_kafka_consumer_group_metadata_t* group =
-        rd_kafka_consumer_group_metadata_new(op.request.group.c_str());
+        member != nullptr ? rd_kafka_consumer_group_metadata(member->handle())
+                          : rd_kafka_consumer_group_metadata_new(op.request.group.c_str());
     auto sent = transaction_step(rd_kafka_send_offsets_to_transaction(
                                      producer_.get(), list.get(), group,
                                      config_.operation_timeout_ms),
