@@ -50,17 +50,22 @@ Workload make_workload(const EmbeddedBenchOptions& options) {
 
 // Raw RocksDB, configured as the engine configures it: the same number of records,
 // keyed as the engine keys them, in write batches of the same size, fsynced.
-ThroughputFigure raw_write(const EmbeddedBenchOptions& options, const Workload& workload, const std::string& path,
-                           std::string* error) {
+// A plain RocksDB with the options the engine runs with.
+std::unique_ptr<rocksdb::DB> open_raw(const std::string& path, std::string* error) {
   rocksdb::Options db_options;
   log::embedded::EmbeddedOptions embedded;
   log::embedded::tune_rocksdb_options(db_options, embedded);
   rocksdb::DB* db = nullptr;
   auto status = rocksdb::DB::Open(db_options, path, &db);
-  if (!status.ok()) {
-    *error = status.ToString();
-    return {};
-  }
+  if (!status.ok()) *error = status.ToString();
+  return std::unique_ptr<rocksdb::DB>(db);
+}
+
+ThroughputFigure raw_write(const EmbeddedBenchOptions& options, const Workload& workload, const std::string& path,
+                           std::string* error) {
+  auto db = open_raw(path, error);
+  if (!db) return {};
+  rocksdb::Status status;
   std::vector<int64_t> next(static_cast<size_t>(options.partitions), 0);
   rocksdb::WriteOptions write;
   write.sync = true;
@@ -80,20 +85,12 @@ ThroughputFigure raw_write(const EmbeddedBenchOptions& options, const Workload& 
     }
   }
   auto result = figure("embedded.raw_rocksdb_write_batch", options.records, start);
-  delete db;
   return result;
 }
 
 ThroughputFigure raw_scan(const EmbeddedBenchOptions& options, const std::string& path, std::string* error) {
-  rocksdb::Options db_options;
-  log::embedded::EmbeddedOptions embedded;
-  log::embedded::tune_rocksdb_options(db_options, embedded);
-  rocksdb::DB* db = nullptr;
-  auto status = rocksdb::DB::Open(db_options, path, &db);
-  if (!status.ok()) {
-    *error = status.ToString();
-    return {};
-  }
+  auto db = open_raw(path, error);
+  if (!db) return {};
   const auto start = Clock::now();
   int64_t count = 0;
   size_t bytes = 0;
@@ -107,7 +104,6 @@ ThroughputFigure raw_scan(const EmbeddedBenchOptions& options, const std::string
   }
   auto result = figure("embedded.raw_rocksdb_scan", count, start);
   it.reset();
-  delete db;
   if (bytes == 0) *error = "raw scan read nothing";
   return result;
 }
