@@ -7,8 +7,10 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <thread>
 
+#include "app/bench/commands_bench.h"
 #include "app/bench/kafka_bench.h"
 #include "app/bench/log_bench.h"
 #include "app/commands.h"
@@ -171,17 +173,98 @@ int run_bench_log(const std::vector<std::string>& args) {
   return 0;
 }
 
+int run_bench_commands(const std::vector<std::string>& args) {
+  const std::vector<OptionSpec> specs = {
+      {"tenants", "tenant counts to measure, comma-separated", "10,1000,10000"},
+      {"commands", "commands measured per tenant count (after registering the tenants)", "20000",
+       OptionKind::integer, {}, 100, 10000000},
+      {"in-flight", "commands awaiting replies at most", "1000", OptionKind::integer, {}, 1, 100000},
+      {"partitions", "partitions of Tenantry's topics", "8", OptionKind::integer, {}, 1, 4096},
+      {"dir", "scratch directory", "var/bench-commands"},
+  };
+  auto config = load_config(specs, args, [](const char* name) { return std::getenv(name); });
+  if (!config) {
+    std::fprintf(stderr, "tenantry bench commands: %s\n", config.error().describe().c_str());
+    return 2;
+  }
+  if (config->help_requested()) {
+    std::fputs(render_help("tenantry bench commands [options]",
+                           "Measures commands per second and reply latency through the command processor\n"
+                           "on the embedded log (in process), per tenant count, beside the raw log\n"
+                           "append rate in the same run, and resident memory per registered tenant.",
+                           specs).c_str(), stdout);
+    return 0;
+  }
+  bench::CommandsBenchOptions options;
+  options.dir = config->text("dir");
+  options.commands = config->integer("commands");
+  options.in_flight = static_cast<int>(config->integer("in-flight"));
+  options.partitions = static_cast<int>(config->integer("partitions"));
+  options.tenant_counts.clear();
+  std::stringstream list(config->text("tenants"));
+  for (std::string part; std::getline(list, part, ',');) {
+    int count = 0;
+    try {
+      count = std::stoi(part);
+    } catch (const std::exception&) {
+      count = 0;
+    }
+    if (count < 1 || count > 1000000) {
+      std::fprintf(stderr, "tenantry bench commands: option --tenants: '%s' is not a count from 1 to 1000000\n", part.c_str());
+      return 2;
+    }
+    options.tenant_counts.push_back(count);
+  }
+  std::string error;
+  const auto figures = bench::bench_commands(options, &error);
+  if (!error.empty()) {
+    std::fprintf(stderr, "tenantry bench commands: %s\n", error.c_str());
+    return 1;
+  }
+  Poco::JSON::Object result;
+  result.set("benchmark", "commands");
+  result.set("engine", "embedded");
+  result.set("path", "in process (command client -> commands topic -> processor -> events + replies)");
+  result.set("cores", static_cast<int>(std::thread::hardware_concurrency()));
+  Poco::JSON::Array::Ptr rows = new Poco::JSON::Array;
+  for (const auto& f : figures) {
+    Poco::JSON::Object::Ptr row = new Poco::JSON::Object;
+    row->set("tenants", f.tenants);
+    row->set("commands", f.commands);
+    row->set("seconds", f.seconds);
+    row->set("commands_per_second", static_cast<int64_t>(f.commands_per_second));
+    row->set("latency_p50_us", std::round(f.latency_p50_us));
+    row->set("latency_p99_us", std::round(f.latency_p99_us));
+    row->set("raw_append_records_per_second", static_cast<int64_t>(f.raw_append_records_per_second));
+    row->set("ratio_to_raw_append", std::round(f.commands_per_second / f.raw_append_records_per_second * 1000) / 1000);
+    row->set("rss_bytes_per_tenant", std::round(f.rss_bytes_per_tenant));
+    rows->add(row);
+  }
+  result.set("runs", rows);
+  if (figures.size() >= 2 && figures.front().latency_p99_us > 0) {
+    Poco::JSON::Object::Ptr flat = new Poco::JSON::Object;
+    flat->set("p99_most_tenants_over_p99_fewest", std::round(figures.back().latency_p99_us / figures.front().latency_p99_us * 1000) / 1000);
+    flat->set("target", 1.2);
+    result.set("latency_flatness", flat);
+  }
+  result.stringify(std::cout, 2);
+  std::cout << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 int run_bench(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::fputs("Usage: tenantry bench <name> [options]\n\nBenchmarks (JSON on stdout):\n"
-               "  log   log engines beside raw RocksDB and raw librdkafka\n",
+               "  log        log engines beside raw RocksDB and raw librdkafka\n"
+               "  commands   the command processor beside the raw log append rate\n",
                args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args[0] == "log") return run_bench_log(rest);
+  if (args[0] == "commands") return run_bench_commands(rest);
   std::fprintf(stderr, "tenantry bench: unknown benchmark '%s'\n", args[0].c_str());
   return 2;
 }

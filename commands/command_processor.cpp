@@ -162,15 +162,14 @@ log::Result<CommandProcessor::Partition*> CommandProcessor::partition(int32_t id
   return raw;
 }
 
-log::Result<int64_t> CommandProcessor::handle(Partition& partition, std::vector<log::StoredRecord>& records) {
+log::Result<CommandProcessor::Work> CommandProcessor::handle(Partition& partition,
+                                                             std::vector<log::StoredRecord>& records) {
   const int64_t now_us = clock_.now_us();
   // Decisions of this batch see the batch's earlier decisions through these.
   std::unordered_map<std::string, std::string> states;
   std::unordered_map<std::string, std::string> replies;  // reply_key -> serialized reply (new ones)
   log::WriterAppend append;
   append.recorded_at_us = now_us;
-  append.group = options_.group;
-  append.member = consumer_.get();
   std::vector<std::pair<std::string, v1::CommandReply>> out;  // (tenant, reply) in order
 
   auto state_of = [&](const std::string& tenant) -> log::Result<std::string> {
@@ -284,29 +283,61 @@ log::Result<int64_t> CommandProcessor::handle(Partition& partition, std::vector<
     append.extra.push_back(log::Record{options_.replies_topic, tenant, reply.SerializeAsString(), {}, partition.id});
   }
   append.offsets.push_back(log::PartitionOffset{options_.commands_topic, partition.id, records.back().offset + 1});
-  const size_t event_count = append.events.size();
-  auto sealed = partition.writer->append(std::move(append));
-  if (!sealed) return std::unexpected(sealed.error());
-  if (partition.writer->fenced()) {
-    return log::fail(log::ErrorCode::invalid_argument,
-                     "partition " + std::to_string(partition.id) + " was claimed by a newer writer");
-  }
+  auto prepared = partition.writer->prepare(std::move(append));
+  if (!prepared) return std::unexpected(prepared.error());
+  Work work;
+  work.partition = &partition;
+  work.commands = static_cast<int64_t>(records.size());
+  work.event_count = prepared->events.size();
+  work.request = std::move(prepared->request);
+  work.states = std::move(states);
+  work.replies = std::move(replies);
+  return work;
+}
 
-  // The log has it all; now the cache, with the offsets it reflects.
-  auto batch = store_.batch();
-  for (const auto& [tenant, state] : states) batch.put(kStateFamily, tenant, state);
-  for (const auto& [key, reply] : replies) batch.put(kRepliesFamily, key, reply);
-  const auto& positions = sealed->result.positions;
-  if (event_count > 0) {
-    batch.put(kOffsetsFamily, offset_key(options_.events_topic, partition.id),
-              std::to_string(positions[event_count - 1].offset + 1));
+log::Result<int64_t> CommandProcessor::commit(std::vector<Work>& works) {
+  // Every partition's records and offsets in one log append: one fsync for the poll.
+  log::AppendRequest request;
+  request.group = options_.group;
+  request.member = consumer_.get();
+  for (const auto& work : works) {
+    request.records.insert(request.records.end(), work.request.records.begin(), work.request.records.end());
+    request.offsets.insert(request.offsets.end(), work.request.offsets.begin(), work.request.offsets.end());
   }
-  if (positions.size() > event_count) {
-    batch.put(kOffsetsFamily, offset_key(options_.replies_topic, partition.id),
-              std::to_string(positions.back().offset + 1));
+  auto appended = log_.append(std::move(request));
+  if (!appended) {
+    for (auto& work : works) work.partition->writer->append_failed();
+    return std::unexpected(appended.error());
+  }
+  // The log has it all; now each writer's view, and the cache with the offsets it reflects.
+  auto batch = store_.batch();
+  int64_t handled = 0;
+  size_t at = 0;
+  for (auto& work : works) {
+    Partition& partition = *work.partition;
+    const size_t count = work.request.records.size();
+    const std::vector<log::RecordPosition> positions(appended->positions.begin() + static_cast<std::ptrdiff_t>(at),
+                                                     appended->positions.begin() + static_cast<std::ptrdiff_t>(at + count));
+    at += count;
+    partition.writer->appended(work.request.records, positions);
+    if (partition.writer->fenced()) {
+      return log::fail(log::ErrorCode::invalid_argument,
+                       "partition " + std::to_string(partition.id) + " was claimed by a newer writer");
+    }
+    for (const auto& [tenant, state] : work.states) batch.put(kStateFamily, tenant, state);
+    for (const auto& [key, reply] : work.replies) batch.put(kRepliesFamily, key, reply);
+    if (work.event_count > 0) {
+      batch.put(kOffsetsFamily, offset_key(options_.events_topic, partition.id),
+                std::to_string(positions[work.event_count - 1].offset + 1));
+    }
+    if (positions.size() > work.event_count) {
+      batch.put(kOffsetsFamily, offset_key(options_.replies_topic, partition.id),
+                std::to_string(positions.back().offset + 1));
+    }
+    handled += work.commands;
   }
   if (auto written = store_.write(batch, false); !written) return std::unexpected(written.error());
-  return static_cast<int64_t>(records.size());
+  return handled;
 }
 
 log::Result<std::unique_ptr<log::GroupConsumer>*> CommandProcessor::consumer() {
@@ -326,16 +357,19 @@ log::Result<int64_t> CommandProcessor::process_available(std::chrono::millisecon
   // Keep each partition's order; hand each partition its own batch.
   std::map<int32_t, std::vector<log::StoredRecord>> by_partition;
   for (auto& record : *records) by_partition[record.partition].push_back(std::move(record));
-  int64_t handled = 0;
+  std::vector<Work> works;
   for (auto& [id, batch] : by_partition) {
     auto owned = partition(id);
     if (!owned) return std::unexpected(owned.error());
-    auto done = handle(**owned, batch);
-    if (!done) {
-      partitions_.erase(id);  // claim and catch up again before touching it
-      return std::unexpected(done.error());
-    }
-    handled += *done;
+    auto work = handle(**owned, batch);
+    if (!work) return std::unexpected(work.error());
+    works.push_back(std::move(*work));
+  }
+  if (works.empty()) return 0;
+  auto handled = commit(works);
+  if (!handled) {
+    // Claim and catch up again before touching these partitions.
+    for (const auto& work : works) partitions_.erase(work.partition->id);
   }
   return handled;
 }

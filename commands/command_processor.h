@@ -20,6 +20,7 @@
 #include <optional>
 #include <random>
 #include <thread>
+#include <unordered_map>
 
 #include "commands/aggregate.h"
 #include "connectors/clock/clock.h"
@@ -58,9 +59,19 @@ class CommandProcessor {
 
  private:
   struct Partition;
+  // One partition's share of a poll: decided and sealed, not yet appended.
+  struct Work {
+    Partition* partition = nullptr;
+    int64_t commands = 0;
+    size_t event_count = 0;  // the first records of `request` are events
+    log::AppendRequest request;
+    std::unordered_map<std::string, std::string> states;   // tenant -> state after the batch
+    std::unordered_map<std::string, std::string> replies;  // reply key -> reply to remember
+  };
   log::Result<Partition*> partition(int32_t id);
   log::Result<void> catch_up(Partition& partition);
-  log::Result<int64_t> handle(Partition& partition, std::vector<log::StoredRecord>& records);
+  log::Result<Work> handle(Partition& partition, std::vector<log::StoredRecord>& records);
+  log::Result<int64_t> commit(std::vector<Work>& works);
   log::Result<std::unique_ptr<log::GroupConsumer>*> consumer();
   void run();
 

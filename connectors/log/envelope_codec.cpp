@@ -2,9 +2,10 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
 #include <cstdio>
+#include <memory>
 
 namespace tenantry::log {
 
@@ -13,9 +14,15 @@ constexpr unsigned char kHashTag = (15 << 3) | 2;  // field 15, length-delimited
 }
 
 std::string sha256(std::string_view bytes) {
+  // OpenSSL 3's one-shot SHA256() looks the algorithm up on every call, which costs
+  // more than hashing an envelope; fetch it once and keep a context per thread.
+  static EVP_MD* const algorithm = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   std::string digest(kSha256Bytes, '\0');
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-         reinterpret_cast<unsigned char*>(digest.data()));
+  unsigned int length = 0;
+  EVP_DigestInit_ex(context.get(), algorithm, nullptr);
+  EVP_DigestUpdate(context.get(), bytes.data(), bytes.size());
+  EVP_DigestFinal_ex(context.get(), reinterpret_cast<unsigned char*>(digest.data()), &length);
   return digest;
 }
 

@@ -61,7 +61,7 @@ Result<std::unique_ptr<FencedWriter>> FencedWriter::claim(EventLog& log, const s
   return writer;
 }
 
-Result<SealedAppend> FencedWriter::append(WriterAppend request) {
+Result<PreparedAppend> FencedWriter::prepare(WriterAppend request) {
   if (needs_catch_up_) {
     auto end = log_.end_offset(topic_, partition_);
     if (!end) return std::unexpected(end.error());
@@ -69,13 +69,13 @@ Result<SealedAppend> FencedWriter::append(WriterAppend request) {
     needs_catch_up_ = false;
   }
   const std::string epoch_text = std::to_string(epoch_);
-  // Heads advance on a scratch copy first: several events of one tenant chain onto
-  // each other inside one append, and nothing changes if the append fails.
+  // Heads advance on a scratch copy: several events of one tenant chain onto each
+  // other inside one append, and the writer's view changes only once it is appended.
   std::unordered_map<std::string, ChainHead> scratch;
-  SealedAppend sealed;
-  AppendRequest out;
+  PreparedAppend prepared;
+  AppendRequest& out = prepared.request;
   out.records.reserve(request.events.size() + request.extra.size());
-  sealed.events.reserve(request.events.size());
+  prepared.events.reserve(request.events.size());
   for (auto& draft : request.events) {
     v1::EventEnvelope& envelope = draft.envelope;
     const std::string& tenant = envelope.tenant_id();
@@ -93,7 +93,7 @@ Result<SealedAppend> FencedWriter::append(WriterAppend request) {
     it->second = ChainHead{envelope.sequence(), envelope.hash()};
     out.records.push_back(Record{topic_, tenant, std::move(value),
                                  {{std::string(kEpochHeader), epoch_text}}, partition_});
-    sealed.events.push_back(envelope);
+    prepared.events.push_back(envelope);
   }
   for (auto& record : request.extra) {
     record.headers.push_back({std::string(kEpochHeader), epoch_text});
@@ -102,20 +102,31 @@ Result<SealedAppend> FencedWriter::append(WriterAppend request) {
   out.group = std::move(request.group);
   out.offsets = std::move(request.offsets);
   out.member = request.member;
-  // Kept to apply our own records to the history without reading them back.
-  std::vector<Record> mine(out.records.begin(), out.records.end());
-  auto appended = log_.append(std::move(out));
-  if (!appended) {
-    // The outcome may be unknown (a timeout): learn it from the log before writing on.
-    needs_catch_up_ = true;
-    return std::unexpected(appended.error());
-  }
-  sealed.result = std::move(*appended);
-  advance_past(mine, sealed.result);
-  return sealed;
+  return prepared;
 }
 
-void FencedWriter::advance_past(const std::vector<Record>& mine, const AppendResult& result) {
+void FencedWriter::appended(const std::vector<Record>& records, const std::vector<RecordPosition>& positions) {
+  advance_past(records, positions);
+}
+
+void FencedWriter::append_failed() { needs_catch_up_ = true; }
+
+Result<SealedAppend> FencedWriter::append(WriterAppend request) {
+  auto prepared = prepare(std::move(request));
+  if (!prepared) return std::unexpected(prepared.error());
+  // Kept to apply our own records to the history without reading them back.
+  std::vector<Record> mine = prepared->request.records;
+  auto result = log_.append(std::move(prepared->request));
+  if (!result) {
+    // The outcome may be unknown (a timeout): learn it from the log before writing on.
+    append_failed();
+    return std::unexpected(result.error());
+  }
+  appended(mine, result->positions);
+  return SealedAppend{std::move(*result), std::move(prepared->events)};
+}
+
+void FencedWriter::advance_past(const std::vector<Record>& mine, const std::vector<RecordPosition>& positions) {
   // The writer's view must be exactly what every reader concludes, including its own
   // fencing if a newer claim got in first. When our records follow what we have
   // read with no gap, nobody else wrote in between and they can be applied as they
@@ -124,7 +135,7 @@ void FencedWriter::advance_past(const std::vector<Record>& mine, const AppendRes
   bool contiguous = true;
   int64_t last = next_offset_;
   for (size_t i = 0; i < mine.size(); ++i) {
-    const auto& position = result.positions[i];
+    const auto& position = positions[i];
     if (position.partition != partition_ || mine[i].topic != topic_) continue;
     contiguous = contiguous && position.offset == expected;
     expected = position.offset + 1;
@@ -139,8 +150,8 @@ void FencedWriter::advance_past(const std::vector<Record>& mine, const AppendRes
   stored.topic = topic_;
   stored.partition = partition_;
   for (size_t i = 0; i < mine.size(); ++i) {
-    if (result.positions[i].partition != partition_ || mine[i].topic != topic_) continue;
-    stored.offset = result.positions[i].offset;
+    if (positions[i].partition != partition_ || mine[i].topic != topic_) continue;
+    stored.offset = positions[i].offset;
     stored.key = mine[i].key;
     stored.value = mine[i].value;
     stored.headers = mine[i].headers;

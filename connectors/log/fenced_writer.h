@@ -28,6 +28,13 @@ struct WriterAppend {
   int64_t recorded_at_us = 0;
 };
 
+// An append the writer has sealed but not yet handed to the log, so that several
+// writers' appends can go to the log as one request.
+struct PreparedAppend {
+  AppendRequest request;
+  std::vector<v1::EventEnvelope> events;  // as sealed (sequence, hashes set)
+};
+
 struct SealedAppend {
   AppendResult result;
   std::vector<v1::EventEnvelope> events;  // as sealed (sequence, hashes set)
@@ -47,6 +54,13 @@ class FencedWriter {
   // should claim again before writing more (the outcome may be unknown).
   Result<SealedAppend> append(WriterAppend request);
 
+  // The two halves of append(), for a caller that combines several writers' records
+  // into one log append: prepare() seals; after the log append, appended() gets this
+  // writer's records and their positions (in prepare's order), or append_failed().
+  Result<PreparedAppend> prepare(WriterAppend request);
+  void appended(const std::vector<Record>& records, const std::vector<RecordPosition>& positions);
+  void append_failed();
+
   uint64_t epoch() const { return epoch_; }
   // True once a newer claim is in the partition: whatever this writer appends is
   // fenced out, and it must stop writing.
@@ -60,7 +74,7 @@ class FencedWriter {
   FencedWriter(EventLog& log, std::string topic, int32_t partition)
       : log_(log), topic_(std::move(topic)), partition_(partition), history_(TopicKind::events) {}
   Result<void> catch_up(int64_t to_offset);
-  void advance_past(const std::vector<Record>& mine, const AppendResult& result);
+  void advance_past(const std::vector<Record>& mine, const std::vector<RecordPosition>& positions);
 
   EventLog& log_;
   std::string topic_;
