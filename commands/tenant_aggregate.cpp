@@ -1,27 +1,17 @@
 #include "commands/tenant_aggregate.h"
 
+#include "domain/tenant/wire.h"
 #include "tenantry/v1/state.pb.h"
 
 namespace tenantry::commands {
 
 namespace {
-
-namespace pb = google::protobuf;
 using domain::tenant::TenantState;
-
-// The oneof member of `wrapper` whose message type is `type_name`, if any.
-const pb::FieldDescriptor* member_for(const pb::Descriptor* wrapper, std::string_view type_name) {
-  for (int i = 0; i < wrapper->field_count(); ++i) {
-    const auto* field = wrapper->field(i);
-    if (field->message_type() != nullptr && field->message_type()->full_name() == type_name) return field;
-  }
-  return nullptr;
-}
-
+using domain::tenant::WireRead;
 }  // namespace
 
 bool TenantAggregate::handles(std::string_view command_type) const {
-  return member_for(v1::TenantCommand::descriptor(), command_type) != nullptr;
+  return domain::tenant::is_tenant_command(command_type);
 }
 
 domain::tenant::TenantState TenantAggregate::decode_state(std::string_view bytes) {
@@ -84,18 +74,17 @@ std::string TenantAggregate::encode_state(const TenantState& state) {
 
 Outcome TenantAggregate::decide(const v1::CommandEnvelope& envelope, std::string_view state_bytes,
                                 const DecideContext& context) const {
-  const auto* member = member_for(v1::TenantCommand::descriptor(), envelope.command_type());
-  if (member == nullptr) {
-    return std::unexpected(Rejection{"unknown_command", "unknown command type " + envelope.command_type(),
-                                     {}});
-  }
   v1::TenantCommand command;
-  auto* body = command.GetReflection()->MutableMessage(&command, member);
-  if (!body->ParseFromString(envelope.payload())) {
-    v1::FieldError field;
-    field.set_field("payload");
-    field.set_message("not a " + envelope.command_type());
-    return std::unexpected(Rejection{"validation_error", "the command payload cannot be read", {field}});
+  switch (domain::tenant::command_from_wire(envelope.command_type(), envelope.payload(), command)) {
+    case WireRead::ok: break;
+    case WireRead::unknown_type:
+      return std::unexpected(Rejection{"unknown_command", "unknown command type " + envelope.command_type(), {}});
+    case WireRead::unreadable: {
+      v1::FieldError field;
+      field.set_field("payload");
+      field.set_message("not a " + envelope.command_type());
+      return std::unexpected(Rejection{"validation_error", "the command payload cannot be read", {field}});
+    }
   }
   domain::tenant::Context ctx{context.now_us, envelope.tenant_id(), context.verification_token};
   auto decided = domain::tenant::decide(command, decode_state(state_bytes), ctx);
@@ -112,20 +101,15 @@ Outcome TenantAggregate::decide(const v1::CommandEnvelope& envelope, std::string
   std::vector<EventOut> events;
   events.reserve(decided->size());
   for (const auto& event : *decided) {
-    const auto* reflection = event.GetReflection();
-    const auto* set = reflection->GetOneofFieldDescriptor(event, v1::TenantEvent::descriptor()->oneof_decl(0));
-    if (set == nullptr) continue;  // the decider never returns an empty event
-    events.push_back(EventOut{set->message_type()->full_name(), reflection->GetMessage(event, set).SerializeAsString()});
+    // The decider never returns an empty event; an empty one would carry nothing.
+    if (auto wire = domain::tenant::event_to_wire(event)) events.push_back(EventOut{wire->type, wire->payload});
   }
   return events;
 }
 
 std::string TenantAggregate::evolve(std::string_view state_bytes, const v1::EventEnvelope& envelope) const {
   v1::TenantEvent event;
-  if (const auto* member = member_for(v1::TenantEvent::descriptor(), envelope.event_type())) {
-    auto* body = event.GetReflection()->MutableMessage(&event, member);
-    if (!body->ParseFromString(envelope.payload())) event.Clear();
-  }
+  domain::tenant::event_from_wire(envelope.event_type(), envelope.payload(), event);
   // An unknown or unreadable event is an unset oneof: the decider advances the version only.
   return encode_state(domain::tenant::evolve(decode_state(state_bytes), event));
 }

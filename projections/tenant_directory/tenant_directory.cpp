@@ -31,6 +31,7 @@
 #include <set>
 
 #include "domain/tenant/tenant.h"
+#include "domain/tenant/wire.h"
 #include "projections/projection_runner.h"
 #include "tenantry/v1/tenant.pb.h"
 
@@ -184,17 +185,14 @@ struct DecodedEvent {
   bool unreadable = false;
 };
 
-// By reflection over TenantEvent's oneof, as the write side maps types, so a new event
-// type needs no change here to be read (its effect still comes from the domain's evolve).
+// As the write side maps types (domain/tenant/wire.h), so a new event type needs no
+// change here to be read (its effect still comes from the domain's evolve).
 DecodedEvent decode_event(const v1::EventEnvelope& envelope) {
-  const auto* wrapper = v1::TenantEvent::descriptor();
-  for (int i = 0; i < wrapper->field_count(); ++i) {
-    const auto* field = wrapper->field(i);
-    if (field->message_type() == nullptr || field->message_type()->full_name() != envelope.event_type()) continue;
-    v1::TenantEvent event;
-    auto* body = event.GetReflection()->MutableMessage(&event, field);
-    if (!body->ParseFromString(envelope.payload())) return {std::nullopt, true};
-    return {std::move(event), false};
+  v1::TenantEvent event;
+  switch (domain::tenant::event_from_wire(envelope.event_type(), envelope.payload(), event)) {
+    case domain::tenant::WireRead::ok: return {std::move(event), false};
+    case domain::tenant::WireRead::unreadable: return {std::nullopt, true};
+    case domain::tenant::WireRead::unknown_type: break;
   }
   return {};
 }
