@@ -11,7 +11,13 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/ThreadPool.h>
 
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/Timestamp.h>
+
 #include <algorithm>
+#include <chrono>
+#include <random>
 #include <sstream>
 
 namespace tenantry::http {
@@ -23,6 +29,64 @@ std::string lower(std::string text) {
   return text;
 }
 
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A client's X-Request-ID is echoed only when it is 1-128 of [A-Za-z0-9._:-]: anything
+// else (CR/LF for header injection, huge values) is replaced by a generated id.
+std::string request_id_from(const std::map<std::string, std::string>& headers) {
+  if (auto it = headers.find("x-request-id"); it != headers.end()) {
+    const std::string& id = it->second;
+    const bool well_formed = !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](unsigned char c) {
+      return std::isalnum(c) || c == '.' || c == '_' || c == ':' || c == '-';
+    });
+    if (well_formed) return id;
+  }
+  thread_local std::mt19937_64 random(std::random_device{}());
+  char id[40];
+  std::snprintf(id, sizeof id, "req-%016llx%08llx", static_cast<unsigned long long>(random()),
+                static_cast<unsigned long long>(random() & 0xffffffffu));
+  return id;
+}
+
+bool has_dot_segment(const std::string& path) {
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string_view segment(path.data() + start, end - start);
+    if (segment == "." || segment == ".." || segment == "%2e%2e" || segment == "%2E%2E" || segment == ".%2e" ||
+        segment == "%2e.") {
+      return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
+// Matches a route template against a path, binding {name} segments.
+bool match(const std::string& pattern, const std::string& path, std::map<std::string, std::string>& params) {
+  size_t p = 0;
+  size_t q = 0;
+  while (p < pattern.size() && q < path.size()) {
+    const size_t p_end = std::min(pattern.find('/', p), pattern.size());
+    const size_t q_end = std::min(path.find('/', q), path.size());
+    const std::string_view want(pattern.data() + p, p_end - p);
+    const std::string_view got(path.data() + q, q_end - q);
+    if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
+      if (got.empty()) return false;
+      params[std::string(want.substr(1, want.size() - 2))] = std::string(got);
+    } else if (want != got) {
+      return false;
+    }
+    p = p_end + 1;
+    q = q_end + 1;
+  }
+  return !pattern.empty() && p >= pattern.size() && q >= path.size();
+}
+
 class Dispatch final : public Poco::Net::HTTPRequestHandler {
  public:
   Dispatch(const std::vector<Route>& routes, size_t max_body_bytes)
@@ -30,6 +94,9 @@ class Dispatch final : public Poco::Net::HTTPRequestHandler {
 
   void handleRequest(Poco::Net::HTTPServerRequest& in, Poco::Net::HTTPServerResponse& out) override {
     HttpResponse response = handle(in);
+    if (auto id = response.headers.find("X-Request-ID"); id == response.headers.end() && !last_request_id_.empty()) {
+      response.headers["X-Request-ID"] = last_request_id_;
+    }
     out.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status));
     out.setContentType(response.content_type);
     for (const auto& [name, value] : response.headers) out.set(name, value);
@@ -40,6 +107,7 @@ class Dispatch final : public Poco::Net::HTTPRequestHandler {
  private:
   HttpResponse handle(Poco::Net::HTTPServerRequest& in) {
     HttpRequest request;
+    last_request_id_.clear();
     request.method = in.getMethod();
     const std::string& uri = in.getURI();
     const auto question = uri.find('?');
@@ -62,24 +130,38 @@ class Dispatch final : public Poco::Net::HTTPRequestHandler {
       }
     }
     request.body = std::move(body);
+    request.request_id = request_id_from(request.headers);
+    last_request_id_ = request.request_id;
+    request.received_at_us = now_us();
+    // An encoded slash, backslash or dot segment never names a resource here; refuse
+    // it rather than let a handler see a path it might resolve somewhere else.
+    if (request.path.find("%2f") != std::string::npos || request.path.find("%2F") != std::string::npos ||
+        request.path.find('\\') != std::string::npos || has_dot_segment(request.path)) {
+      return error_response(request, 400, "invalid_path", "the path has dot segments or encoded separators");
+    }
     bool path_known = false;
     for (const auto& route : routes_) {
-      if (route.path != request.path) continue;
+      std::map<std::string, std::string> params;
+      if (!match(route.path, request.path, params)) continue;
       path_known = true;
       if (route.method == request.method) {
+        request.path_params = std::move(params);
         try {
           return route.handler(request);
         } catch (const std::exception& e) {
-          return error_response(500, "internal_error", "the request could not be handled");
+          return error_response(request, 500, "internal_error", "the request could not be handled");
         }
       }
     }
-    if (path_known) return error_response(405, "method_not_allowed", request.method + " is not allowed on " + request.path);
-    return error_response(404, "not_found", "no such endpoint: " + request.path);
+    if (path_known) {
+      return error_response(request, 405, "method_not_allowed", request.method + " is not allowed on " + request.path);
+    }
+    return error_response(request, 404, "not_found", "no such endpoint: " + request.path);
   }
 
   const std::vector<Route>& routes_;
   size_t max_body_bytes_;
+  std::string last_request_id_;
 };
 
 class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
@@ -148,18 +230,63 @@ std::expected<std::unique_ptr<HttpServer>, std::string> HttpServer::start(const 
   return std::unique_ptr<HttpServer>(std::move(server));
 }
 
-HttpResponse error_response(int status, const std::string& type, const std::string& message) {
-  Poco::JSON::Object error;
-  error.set("type", type);
-  error.set("details", Poco::JSON::Array());
+namespace {
+
+Poco::JSON::Object::Ptr meta_of(const HttpRequest& request) {
+  Poco::JSON::Object::Ptr meta = new Poco::JSON::Object;
+  const int64_t now = now_us();
+  meta->set("requestId", request.request_id);
+  meta->set("timestamp", Poco::DateTimeFormatter::format(Poco::Timestamp(now), Poco::DateTimeFormat::ISO8601_FRAC_FORMAT));
+  meta->set("durationMs", request.received_at_us > 0 ? static_cast<double>(now - request.received_at_us) / 1000.0 : 0.0);
+  return meta;
+}
+
+HttpResponse envelope(const HttpRequest* request, int status, bool success, const std::string& message,
+                      const std::string& data_json, Poco::JSON::Object::Ptr error) {
+  // The data is already JSON: splice it in rather than parse it back.
   Poco::JSON::Object body;
-  body.set("success", false);
+  body.set("success", success);
   body.set("code", status);
   body.set("message", message);
-  body.set("error", error);
+  if (error) body.set("error", error);
+  if (request != nullptr) body.set("meta", meta_of(*request));
   std::ostringstream out;
   body.stringify(out);
-  return HttpResponse{status, "application/json", out.str(), {}};
+  std::string text = out.str();
+  text.insert(text.size() - 1, ",\"data\":" + (data_json.empty() ? std::string("null") : data_json));
+  HttpResponse response{status, "application/json", std::move(text), {}};
+  if (request != nullptr) response.headers["X-Request-ID"] = request->request_id;
+  return response;
+}
+
+Poco::JSON::Object::Ptr error_object(const std::string& type, const std::vector<FieldDetail>& details) {
+  Poco::JSON::Object::Ptr error = new Poco::JSON::Object;
+  error->set("type", type);
+  Poco::JSON::Array list;
+  for (const auto& detail : details) {
+    Poco::JSON::Object one;
+    one.set("field", detail.field);
+    one.set("message", detail.message);
+    list.add(one);
+  }
+  error->set("details", list);
+  return error;
+}
+
+}  // namespace
+
+HttpResponse ok_response(const HttpRequest& request, int status, const std::string& message,
+                         const std::string& data_json) {
+  return envelope(&request, status, true, message, data_json, nullptr);
+}
+
+HttpResponse error_response(const HttpRequest& request, int status, const std::string& type,
+                            const std::string& message, const std::vector<FieldDetail>& details) {
+  return envelope(&request, status, false, message, "null", error_object(type, details));
+}
+
+HttpResponse error_response(int status, const std::string& type, const std::string& message) {
+  return envelope(nullptr, status, false, message, "null", error_object(type, {}));
 }
 
 }  // namespace tenantry::http

@@ -12,12 +12,21 @@
 
 namespace tenantry::http {
 
+struct FieldDetail {
+  std::string field;
+  std::string message;
+};
+
 struct HttpRequest {
   std::string method;
   std::string path;
   std::string query;
-  std::map<std::string, std::string> headers;  // names lower-cased
+  std::map<std::string, std::string> headers;       // names lower-cased
+  std::map<std::string, std::string> path_params;   // from {name} segments of the route
   std::string body;
+  // From a well-formed X-Request-ID header, or generated; echoed in the response.
+  std::string request_id;
+  int64_t received_at_us = 0;  // for meta.durationMs
 };
 
 struct HttpResponse {
@@ -31,6 +40,7 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 struct Route {
   std::string method;
+  // Exact segments, or "{name}" for one segment bound to path_params["name"].
   std::string path;
   HttpHandler handler;
 };
@@ -53,7 +63,15 @@ class HttpServer {
   virtual void stop() = 0;
 };
 
-// {"success":false,"code":status,"message":...,"error":{"type":...,"details":[...]}}
+// The response envelope every /v1 endpoint answers with:
+// {"success", "code", "message", "data", "meta": {"requestId", "timestamp", "durationMs"}}
+// `data_json` is a serialized JSON value ("null" when there is none).
+HttpResponse ok_response(const HttpRequest& request, int status, const std::string& message,
+                         const std::string& data_json);
+// The same envelope with success false and "error": {"type", "details": [{"field", "message"}]}.
+HttpResponse error_response(const HttpRequest& request, int status, const std::string& type,
+                            const std::string& message, const std::vector<FieldDetail>& details = {});
+// For failures before a request is parsed (no request id yet).
 HttpResponse error_response(int status, const std::string& type, const std::string& message);
 
 }  // namespace tenantry::http

@@ -130,7 +130,8 @@ TEST_CASE("serve: after kill -9 mid-stream and a restart, every acknowledged com
   auto log = tenantry::log::kafka::open_kafka_log(config);
   REQUIRE(log.has_value());
 
-  Producer producer(bootstrap);
+  auto producer_owner = std::make_unique<Producer>(bootstrap);
+  Producer& producer = *producer_owner;
   size_t answered_at_kill = 0;
   {
     ChildProcess first(serve_args);
@@ -170,6 +171,8 @@ TEST_CASE("serve: after kill -9 mid-stream and a restart, every acknowledged com
 
   second.signal(SIGTERM);
   CHECK(second.wait() == 0);
+  log->reset();  // clients leave before the broker does
+  producer_owner.reset();
   broker.signal(SIGINT);
   CHECK(broker.wait() == 0);
 }
