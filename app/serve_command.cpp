@@ -11,6 +11,9 @@
 #include "connectors/clock/clock.h"
 #include "connectors/http/http_server.h"
 #include "connectors/store/rocks_store.h"
+#include "gateway/tenants_api.h"
+#include "projections/projection_runner.h"
+#include "projections/tenant_directory/tenant_directory.h"
 
 namespace tenantry::app {
 
@@ -22,6 +25,11 @@ std::vector<OptionSpec> serve_specs() {
       {"http-port", "port the HTTP server listens on (0: any free port)", "8080", OptionKind::integer, {}, 0, 65535},
       {"http-threads", "most HTTP worker threads", "16", OptionKind::integer, {}, 1, 1024},
       {"http-max-body-bytes", "largest request body accepted", "1048576", OptionKind::integer, {}, 1, 64 << 20},
+      {"jwt-hs256-secret", "HS256 secret for Bearer tokens (at least 32 bytes); the /v1 API is off without any JWT key", ""},
+      {"jwt-jwks-file", "JWKS file with RS256/ES256 public keys for Bearer tokens", ""},
+      {"jwt-issuer", "required iss of Bearer tokens (empty: not checked)", ""},
+      {"jwt-audience", "required aud of Bearer tokens (empty: not checked)", ""},
+      {"command-timeout-ms", "how long an HTTP request waits for its command's reply", "10000", OptionKind::integer, {}, 100, 600000},
   };
   for (auto& spec : log_option_specs()) specs.push_back(std::move(spec));
   return specs;
@@ -59,7 +67,9 @@ int run_serve(const std::vector<std::string>& args) {
   const std::filesystem::path state_dir = std::filesystem::path(config->text("data-dir")) / "state";
   std::error_code dir_error;
   std::filesystem::create_directories(state_dir, dir_error);
-  auto store = store::RocksStore::open({state_dir.string(), commands::CommandProcessor::store_families()});
+  auto families = commands::CommandProcessor::store_families();
+  for (const auto& family : projections::TenantDirectoryModel::store_families()) families.push_back(family);
+  auto store = store::RocksStore::open({state_dir.string(), families});
   if (!store) {
     std::fprintf(stderr, "tenantry serve: cannot open local state: %s\n", store.error().message.c_str());
     return 1;
@@ -72,16 +82,59 @@ int run_serve(const std::vector<std::string>& args) {
     return 1;
   }
 
+  // The read side: the tenant directory, kept up to date from the events topic.
+  projections::TenantDirectoryModel directory_model;
+  auto directory_runner = std::make_unique<projections::ProjectionRunner>(**log, **store, directory_model);
+  if (auto started = directory_runner->start(); !started) {
+    std::fprintf(stderr, "tenantry serve: cannot start the tenant directory: %s\n", started.error().message.c_str());
+    return 1;
+  }
+  projections::TenantDirectory directory(**store);
+
+  // The /v1 API, only with a way to authenticate callers.
+  std::unique_ptr<http::auth::JwtVerifier> jwt;
+  std::unique_ptr<commands::CommandClient> client;
+  std::unique_ptr<gateway::TenantsApiDeps> api;
+  if (!config->text("jwt-hs256-secret").empty() || !config->text("jwt-jwks-file").empty()) {
+    http::auth::JwtOptions jwt_options;
+    jwt_options.hs256_secret = config->text("jwt-hs256-secret");
+    jwt_options.jwks_path = config->text("jwt-jwks-file");
+    jwt_options.issuer = config->text("jwt-issuer");
+    jwt_options.audience = config->text("jwt-audience");
+    auto verifier = http::auth::JwtVerifier::create(jwt_options);
+    if (!verifier) {
+      std::fprintf(stderr, "tenantry serve: option --jwt-hs256-secret / --jwt-jwks-file: %s\n",
+                   verifier.error().message.c_str());
+      return 2;
+    }
+    jwt = std::move(*verifier);
+    auto started = commands::CommandClient::start(**log);
+    if (!started) {
+      std::fprintf(stderr, "tenantry serve: cannot start the command client: %s\n", started.error().message.c_str());
+      return 1;
+    }
+    client = std::move(*started);
+    api = std::make_unique<gateway::TenantsApiDeps>(gateway::TenantsApiDeps{
+        *client, directory, *jwt, [&clock] { return clock.now_us(); },
+        std::chrono::milliseconds(config->integer("command-timeout-ms"))});
+  }
+
   std::vector<http::Route> routes = {
       {"GET", "/healthz", [](const http::HttpRequest&) { return json(200, R"({"status":"ok"})"); }},
       {"GET", "/readyz",
-       [&processor](const http::HttpRequest&) {
-         if (auto failure = processor->failure()) {
-           return json(503, R"({"status":"not_ready","reason":"command processor stopped"})");
+       [&processor, &directory_runner](const http::HttpRequest&) {
+         if (processor->failure() || directory_runner->failure()) {
+           return json(503, R"({"status":"not_ready","reason":"a worker stopped; see the log"})");
          }
+         if (!directory_runner->caught_up()) return json(503, R"({"status":"not_ready","reason":"catching up"})");
          return json(200, R"({"status":"ready"})");
        }},
   };
+  if (api) {
+    for (auto& route : gateway::tenant_routes(*api)) routes.push_back(std::move(route));
+  } else {
+    std::printf("tenantry serve: no JWT key configured (--jwt-hs256-secret or --jwt-jwks-file): the /v1 API is off\n");
+  }
   http::HttpServerOptions http_options;
   http_options.host = config->text("http-host");
   http_options.port = static_cast<uint16_t>(config->integer("http-port"));
@@ -103,7 +156,9 @@ int run_serve(const std::vector<std::string>& args) {
   std::printf("tenantry serve: %s received, stopping\n", signal == SIGINT ? "SIGINT" : "SIGTERM");
   std::fflush(stdout);
   (*server)->stop();  // in-flight requests finish first
+  client.reset();
   processor.reset();  // the batch in hand is appended or not at all; leaves the group
+  directory_runner.reset();
   log->reset();       // drains the commit queue: everything acknowledged is durable
   std::printf("tenantry serve: stopped\n");
   return 0;

@@ -1,0 +1,37 @@
+// /v1/tenants: register, read, list, suspend and reactivate tenants over HTTP.
+//
+// | method, path                        | roles                                            |
+// |-------------------------------------|--------------------------------------------------|
+// | POST /v1/tenants                    | platform_admin, operator                         |
+// | GET  /v1/tenants                    | platform_admin, operator, analyst, auditor       |
+// | GET  /v1/tenants/{id}               | those, or tenant_admin / tenant_member of {id}   |
+// | POST /v1/tenants/{id}/suspend       | platform_admin, operator                         |
+// | POST /v1/tenants/{id}/reactivate    | platform_admin, operator                         |
+//
+// A principal bound to one tenant that names another gets 403 tenant_mismatch.
+// Writes take an Idempotency-Key header (the command id; generated when absent) and
+// an optional If-Match: "<version>" (the expected tenant version).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <vector>
+
+#include "commands/command_client.h"
+#include "connectors/http/auth/jwt_verifier.h"
+#include "connectors/http/http_server.h"
+#include "projections/tenant_directory/tenant_directory.h"
+
+namespace tenantry::gateway {
+
+struct TenantsApiDeps {
+  commands::CommandClient& client;
+  projections::TenantDirectory& directory;
+  const http::auth::JwtVerifier& jwt;
+  std::function<int64_t()> now_us;
+  std::chrono::milliseconds command_timeout{10000};
+};
+
+std::vector<http::Route> tenant_routes(TenantsApiDeps& deps);
+
+}  // namespace tenantry::gateway
