@@ -132,6 +132,15 @@ int run_serve(const std::vector<std::string>& args) {
   };
   if (api) {
     for (auto& route : gateway::tenant_routes(*api)) routes.push_back(std::move(route));
+    // Generated from the routes themselves, before this one is added: it describes
+    // exactly the /v1 endpoints this server dispatches.
+    std::vector<http::Route> v1_routes;
+    for (const auto& route : routes) {
+      if (route.path.starts_with("/v1/")) v1_routes.push_back(route);
+    }
+    const std::string document = http::openapi_document(v1_routes, "Tenantry API", "1");
+    routes.push_back({"GET", "/v1/openapi.json",
+                      [document](const http::HttpRequest&) { return json(200, document); }, "This document", {}});
   } else {
     std::printf("tenantry serve: no JWT key configured (--jwt-hs256-secret or --jwt-jwks-file): the /v1 API is off\n");
   }

@@ -386,12 +386,20 @@ HttpResponse change_status(TenantsApiDeps& deps, const HttpRequest& request, boo
 }  // namespace
 
 std::vector<http::Route> tenant_routes(TenantsApiDeps& deps) {
+  const std::vector<std::string> writers = {"platform_admin", "operator"};
+  const std::vector<std::string> readers = {"platform_admin", "operator", "analyst", "auditor"};
+  const std::vector<std::string> own = {"platform_admin", "operator", "analyst", "auditor", "tenant_admin (own)",
+                                        "tenant_member (own)"};
   return {
-      {"POST", "/v1/tenants", [&deps](const HttpRequest& r) { return register_tenant(deps, r); }},
-      {"GET", "/v1/tenants", [&deps](const HttpRequest& r) { return list_tenants(deps, r); }},
-      {"GET", "/v1/tenants/{id}", [&deps](const HttpRequest& r) { return get_tenant(deps, r); }},
-      {"POST", "/v1/tenants/{id}/suspend", [&deps](const HttpRequest& r) { return change_status(deps, r, true); }},
-      {"POST", "/v1/tenants/{id}/reactivate", [&deps](const HttpRequest& r) { return change_status(deps, r, false); }},
+      {"POST", "/v1/tenants", [&deps](const HttpRequest& r) { return register_tenant(deps, r); },
+       "Register a tenant (Idempotency-Key: the command id)", writers},
+      {"GET", "/v1/tenants", [&deps](const HttpRequest& r) { return list_tenants(deps, r); },
+       "List tenants (status, plan, isolationTier, region, limit, cursor)", readers},
+      {"GET", "/v1/tenants/{id}", [&deps](const HttpRequest& r) { return get_tenant(deps, r); }, "Get a tenant", own},
+      {"POST", "/v1/tenants/{id}/suspend", [&deps](const HttpRequest& r) { return change_status(deps, r, true); },
+       "Suspend a tenant with a reason (If-Match: expected version)", writers},
+      {"POST", "/v1/tenants/{id}/reactivate", [&deps](const HttpRequest& r) { return change_status(deps, r, false); },
+       "Reactivate a suspended tenant (If-Match: expected version)", writers},
   };
 }
 

@@ -289,4 +289,64 @@ HttpResponse error_response(int status, const std::string& type, const std::stri
   return envelope(nullptr, status, false, message, "null", error_object(type, {}));
 }
 
+std::string openapi_document(const std::vector<Route>& routes, const std::string& title, const std::string& version) {
+  Poco::JSON::Object doc;
+  doc.set("openapi", "3.0.3");
+  Poco::JSON::Object info;
+  info.set("title", title);
+  info.set("version", version);
+  doc.set("info", info);
+  Poco::JSON::Object paths;
+  for (const auto& route : routes) {
+    Poco::JSON::Object::Ptr item = paths.has(route.path) ? paths.getObject(route.path) : Poco::JSON::Object::Ptr(new Poco::JSON::Object);
+    Poco::JSON::Object operation;
+    operation.set("summary", route.summary);
+    Poco::JSON::Array parameters;
+    for (size_t at = route.path.find('{'); at != std::string::npos; at = route.path.find('{', at + 1)) {
+      const size_t end = route.path.find('}', at);
+      Poco::JSON::Object parameter;
+      parameter.set("name", route.path.substr(at + 1, end - at - 1));
+      parameter.set("in", "path");
+      parameter.set("required", true);
+      Poco::JSON::Object schema;
+      schema.set("type", "string");
+      parameter.set("schema", schema);
+      parameters.add(parameter);
+    }
+    if (parameters.size() > 0) operation.set("parameters", parameters);
+    if (!route.roles.empty()) {
+      Poco::JSON::Array security;
+      Poco::JSON::Object bearer;
+      bearer.set("bearer", Poco::JSON::Array());
+      security.add(bearer);
+      operation.set("security", security);
+      Poco::JSON::Array roles;
+      for (const auto& role : route.roles) roles.add(role);
+      operation.set("x-roles", roles);
+    }
+    Poco::JSON::Object responses;
+    Poco::JSON::Object fallback;
+    fallback.set("description", "the /v1 envelope: success, code, message, data, meta; error{type, details} on failure");
+    responses.set("default", fallback);
+    operation.set("responses", responses);
+    std::string method = route.method;
+    std::transform(method.begin(), method.end(), method.begin(), [](unsigned char c) { return std::tolower(c); });
+    item->set(method, operation);
+    paths.set(route.path, item);
+  }
+  doc.set("paths", paths);
+  Poco::JSON::Object components;
+  Poco::JSON::Object schemes;
+  Poco::JSON::Object bearer;
+  bearer.set("type", "http");
+  bearer.set("scheme", "bearer");
+  bearer.set("bearerFormat", "JWT");
+  schemes.set("bearer", bearer);
+  components.set("securitySchemes", schemes);
+  doc.set("components", components);
+  std::ostringstream out;
+  doc.stringify(out);
+  return out.str();
+}
+
 }  // namespace tenantry::http

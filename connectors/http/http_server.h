@@ -43,6 +43,9 @@ struct Route {
   // Exact segments, or "{name}" for one segment bound to path_params["name"].
   std::string path;
   HttpHandler handler;
+  // For the OpenAPI document: one line, and who may call it.
+  std::string summary;
+  std::vector<std::string> roles;  // empty: no authentication
 };
 
 struct HttpServerOptions {
@@ -71,6 +74,10 @@ HttpResponse ok_response(const HttpRequest& request, int status, const std::stri
 // The same envelope with success false and "error": {"type", "details": [{"field", "message"}]}.
 HttpResponse error_response(const HttpRequest& request, int status, const std::string& type,
                             const std::string& message, const std::vector<FieldDetail>& details = {});
+// An OpenAPI 3.0 document of `routes`, generated from the same table the server
+// dispatches on, so it cannot list an endpoint the server lacks or miss one it has.
+std::string openapi_document(const std::vector<Route>& routes, const std::string& title, const std::string& version);
+
 // For failures before a request is parsed (no request id yet).
 HttpResponse error_response(int status, const std::string& type, const std::string& message);
 

@@ -146,6 +146,27 @@ TEST_CASE("tenants API: register, read, suspend and reactivate, each role as it 
     }));
   }
 
+  SECTION("the OpenAPI document lists exactly the endpoints the server answers") {
+    auto doc = api.call("GET", "/v1/openapi.json", "");
+    REQUIRE(doc.status == 200);
+    CHECK(doc.body->getValue<std::string>("openapi").starts_with("3."));
+    auto paths = doc.body->getObject("paths");
+    const std::vector<std::pair<std::string, std::string>> expected = {
+        {"/v1/tenants", "post"}, {"/v1/tenants", "get"}, {"/v1/tenants/{id}", "get"},
+        {"/v1/tenants/{id}/suspend", "post"}, {"/v1/tenants/{id}/reactivate", "post"}};
+    size_t operations = 0;
+    for (const auto& name : paths->getNames()) operations += paths->getObject(name)->size();
+    CHECK(operations == expected.size());
+    for (const auto& [path, method] : expected) {
+      INFO(method << " " << path);
+      REQUIRE(paths->has(path));
+      REQUIRE(paths->getObject(path)->has(method));
+      CHECK(paths->getObject(path)->getObject(method)->has("x-roles"));
+      // What the document lists, the server routes (a wrong method is 405, not 404).
+      CHECK(api.call(method == "get" ? "GET" : "POST", std::regex_replace(path, std::regex("\\{id\\}"), "t-acme"), "").status == 401);
+    }
+  }
+
   SECTION("bad input gets a clear 4xx with the field at fault, and changes nothing") {
     CHECK(api.call("POST", "/v1/tenants", "", kAcme).status == 401);
     auto forged = api.call("POST", "/v1/tenants", token("ops-1", R"(["platform_admin"])", "", 3600, std::string(40, 'z')), kAcme);
