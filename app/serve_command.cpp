@@ -30,6 +30,9 @@ std::vector<OptionSpec> serve_specs() {
       {"jwt-issuer", "required iss of Bearer tokens (empty: not checked)", ""},
       {"jwt-audience", "required aud of Bearer tokens (empty: not checked)", ""},
       {"command-timeout-ms", "how long an HTTP request waits for its command's reply", "10000", OptionKind::integer, {}, 100, 600000},
+      {"tenant-resolution", "how a request names its tenant, in order: path, subdomain, domain, header, token",
+       "path,subdomain,domain,header,token"},
+      {"base-domain", "domain whose subdomains are tenant slugs (empty: no subdomain resolution)", ""},
   };
   for (auto& spec : log_option_specs()) specs.push_back(std::move(spec));
   return specs;
@@ -91,6 +94,12 @@ int run_serve(const std::vector<std::string>& args) {
   }
   projections::TenantDirectory directory(**store);
 
+  auto order = gateway::parse_resolution_order(config->text("tenant-resolution"));
+  if (!order) {
+    std::fprintf(stderr, "tenantry serve: option --tenant-resolution: %s\n", order.error().c_str());
+    return 2;
+  }
+
   // The /v1 API, only with a way to authenticate callers.
   std::unique_ptr<http::auth::JwtVerifier> jwt;
   std::unique_ptr<commands::CommandClient> client;
@@ -116,7 +125,8 @@ int run_serve(const std::vector<std::string>& args) {
     client = std::move(*started);
     api = std::make_unique<gateway::TenantsApiDeps>(gateway::TenantsApiDeps{
         *client, directory, *jwt, [&clock] { return clock.now_us(); },
-        std::chrono::milliseconds(config->integer("command-timeout-ms"))});
+        std::chrono::milliseconds(config->integer("command-timeout-ms")),
+        gateway::ResolutionOptions{*order, config->text("base-domain")}});
   }
 
   std::vector<http::Route> routes = {
@@ -136,7 +146,7 @@ int run_serve(const std::vector<std::string>& args) {
     // exactly the /v1 endpoints this server dispatches.
     std::vector<http::Route> v1_routes;
     for (const auto& route : routes) {
-      if (route.path.starts_with("/v1/")) v1_routes.push_back(route);
+      if (route.path.starts_with("/v1/") || route.path.starts_with("/t/")) v1_routes.push_back(route);
     }
     const std::string document = http::openapi_document(v1_routes, "Tenantry API", "1");
     routes.push_back({"GET", "/v1/openapi.json",

@@ -306,6 +306,18 @@ HttpResponse get_tenant(TenantsApiDeps& deps, const HttpRequest& request) {
   return http::ok_response(request, 200, "tenant", stringify(tenant_json(**entry)));
 }
 
+HttpResponse current_tenant(TenantsApiDeps& deps, const HttpRequest& request) {
+  auto principal = authenticate(deps, request);
+  if (!principal) return principal.error();
+  auto resolved = resolve_tenant(request, *principal, deps.resolution, deps.directory);
+  if (!resolved) return resolved.error();
+  if (auto denied = authorize(request, *principal, kPlatformReaders, resolved->tenant_id, true)) return *denied;
+  auto entry = deps.directory.get(resolved->tenant_id);
+  if (!entry) return http::error_response(request, 500, "internal_error", entry.error().message);
+  if (!*entry) return http::error_response(request, 404, "not_found", "no tenant " + resolved->tenant_id);
+  return http::ok_response(request, 200, "tenant", stringify(tenant_json(**entry)));
+}
+
 HttpResponse list_tenants(TenantsApiDeps& deps, const HttpRequest& request) {
   auto principal = authenticate(deps, request);
   if (!principal) return principal.error();
@@ -400,6 +412,10 @@ std::vector<http::Route> tenant_routes(TenantsApiDeps& deps) {
        "Suspend a tenant with a reason (If-Match: expected version)", writers},
       {"POST", "/v1/tenants/{id}/reactivate", [&deps](const HttpRequest& r) { return change_status(deps, r, false); },
        "Reactivate a suspended tenant (If-Match: expected version)", writers},
+      {"GET", "/v1/tenant", [&deps](const HttpRequest& r) { return current_tenant(deps, r); },
+       "The tenant the request resolves to (subdomain, custom domain, X-Tenant-ID, token)", own},
+      {"GET", "/t/{slug}/v1/tenant", [&deps](const HttpRequest& r) { return current_tenant(deps, r); },
+       "The tenant named by the path prefix", own},
   };
 }
 

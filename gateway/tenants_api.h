@@ -7,6 +7,8 @@
 // | GET  /v1/tenants/{id}               | those, or tenant_admin / tenant_member of {id}   |
 // | POST /v1/tenants/{id}/suspend       | platform_admin, operator                         |
 // | POST /v1/tenants/{id}/reactivate    | platform_admin, operator                         |
+// | GET  /v1/tenant, /t/{slug}/v1/tenant| the tenant the request resolves to (see          |
+// |                                     | tenant_resolution.h), for the same roles as GET  |
 //
 // A principal bound to one tenant that names another gets 403 tenant_mismatch.
 // Writes take an Idempotency-Key header (the command id; generated when absent) and
@@ -20,6 +22,7 @@
 #include "commands/command_client.h"
 #include "connectors/http/auth/jwt_verifier.h"
 #include "connectors/http/http_server.h"
+#include "gateway/tenant_resolution.h"
 #include "projections/tenant_directory/tenant_directory.h"
 
 namespace tenantry::gateway {
@@ -30,6 +33,7 @@ struct TenantsApiDeps {
   const http::auth::JwtVerifier& jwt;
   std::function<int64_t()> now_us;
   std::chrono::milliseconds command_timeout{10000};
+  ResolutionOptions resolution;
 };
 
 std::vector<http::Route> tenant_routes(TenantsApiDeps& deps);

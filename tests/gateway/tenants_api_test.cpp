@@ -153,7 +153,8 @@ TEST_CASE("tenants API: register, read, suspend and reactivate, each role as it 
     auto paths = doc.body->getObject("paths");
     const std::vector<std::pair<std::string, std::string>> expected = {
         {"/v1/tenants", "post"}, {"/v1/tenants", "get"}, {"/v1/tenants/{id}", "get"},
-        {"/v1/tenants/{id}/suspend", "post"}, {"/v1/tenants/{id}/reactivate", "post"}};
+        {"/v1/tenants/{id}/suspend", "post"}, {"/v1/tenants/{id}/reactivate", "post"},
+        {"/v1/tenant", "get"}, {"/t/{slug}/v1/tenant", "get"}};
     size_t operations = 0;
     for (const auto& name : paths->getNames()) operations += paths->getObject(name)->size();
     CHECK(operations == expected.size());
@@ -163,7 +164,7 @@ TEST_CASE("tenants API: register, read, suspend and reactivate, each role as it 
       REQUIRE(paths->getObject(path)->has(method));
       CHECK(paths->getObject(path)->getObject(method)->has("x-roles"));
       // What the document lists, the server routes (a wrong method is 405, not 404).
-      CHECK(api.call(method == "get" ? "GET" : "POST", std::regex_replace(path, std::regex("\\{id\\}"), "t-acme"), "").status == 401);
+      CHECK(api.call(method == "get" ? "GET" : "POST", std::regex_replace(path, std::regex("\\{[a-z]+\\}"), "acme"), "").status == 401);
     }
   }
 

@@ -1,0 +1,137 @@
+// Isolation, as the issue states it: every tenant-scoped endpoint x every way a
+// request can name a tenant x a principal of another tenant: all denied, and
+// nothing about the other tenant changes or leaks.
+#include <catch2/catch.hpp>
+
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+
+#include <chrono>
+#include <csignal>
+#include <regex>
+
+#include "child_process.h"
+#include "http/jwt_test_support.h"
+#include "test_support.h"
+
+using tenantry::testing::ChildProcess;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kSecret = "isolation-test-secret-of-at-least-32-bytes";
+
+std::string token(const std::string& subject, const std::string& role, const std::string& tenant = {}) {
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+  std::string claims = "{\"sub\":\"" + subject + "\",\"exp\":" + std::to_string(now_s + 3600) + ",\"roles\":[\"" + role + "\"]";
+  if (!tenant.empty()) claims += ",\"tenant_id\":\"" + tenant + "\"";
+  return tenantry::testing::jwt::hs256(kSecret, R"({"alg":"HS256","typ":"JWT"})", claims + "}");
+}
+
+struct Call {
+  std::string method;
+  std::string path;
+  std::map<std::string, std::string> headers;
+  std::string body;
+  std::string label;
+};
+
+std::pair<int, Poco::JSON::Object::Ptr> send(uint16_t port, const Call& call, const std::string& bearer) {
+  Poco::Net::HTTPClientSession session("127.0.0.1", port);
+  Poco::Net::HTTPRequest request(call.method, call.path, Poco::Net::HTTPMessage::HTTP_1_1);
+  request.set("Authorization", "Bearer " + bearer);
+  for (const auto& [name, value] : call.headers) request.set(name, value);
+  request.setContentLength(static_cast<std::streamsize>(call.body.size()));
+  session.sendRequest(request) << call.body;
+  Poco::Net::HTTPResponse response;
+  std::string text;
+  Poco::StreamCopier::copyToString(session.receiveResponse(response), text);
+  return {static_cast<int>(response.getStatus()), Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>()};
+}
+
+std::string registration(const std::string& id, const std::string& slug) {
+  return R"({"id":")" + id + R"(","slug":")" + slug + R"(","displayName":")" + slug +
+         R"(","plan":"pro","isolationTier":"shared","region":"eu-west-1","adminContact":{"name":"A","email":"a@example.com"}})";
+}
+
+// The calls that target tenant `id` (slug `slug`), one per endpoint and resolution method.
+std::vector<Call> calls_targeting(const std::string& id, const std::string& slug) {
+  return {
+      {"GET", "/v1/tenants/" + id, {}, "", "GET /v1/tenants/{id}"},
+      {"POST", "/v1/tenants/" + id + "/suspend", {}, R"({"reason":"x"})", "POST suspend"},
+      {"POST", "/v1/tenants/" + id + "/reactivate", {}, "", "POST reactivate"},
+      {"GET", "/v1/tenant", {{"X-Tenant-ID", id}}, "", "GET /v1/tenant by X-Tenant-ID"},
+      {"GET", "/v1/tenant", {{"Host", slug + ".tenants.test"}}, "", "GET /v1/tenant by subdomain"},
+      {"GET", "/t/" + slug + "/v1/tenant", {}, "", "GET /t/{slug}/v1/tenant by path"},
+  };
+}
+
+}  // namespace
+
+TEST_CASE("isolation: a principal of one tenant reaches no other tenant by any route", "[gateway][isolation]") {
+  tenantry::testing::ScratchDir dir;
+  ChildProcess serve({TENANTRY_BINARY, "serve", "--http-port", "0", "--data-dir", dir.path().string(),
+                      "--jwt-hs256-secret", kSecret, "--base-domain", "tenants.test"});
+  auto line = serve.wait_for_line("listening on", 30s);
+  REQUIRE(line.has_value());
+  std::smatch match;
+  REQUIRE(std::regex_search(*line, match, std::regex(R"(:(\d+) \()")));
+  const auto port = static_cast<uint16_t>(std::stoi(match[1]));
+
+  const std::string admin = token("ops", "platform_admin");
+  REQUIRE(send(port, {"POST", "/v1/tenants", {}, registration("t-acme", "acme"), ""}, admin).first == 201);
+  REQUIRE(send(port, {"POST", "/v1/tenants", {}, registration("t-globex", "globex"), ""}, admin).first == 201);
+  REQUIRE(tenantry::testing::eventually(20s, [&] {
+    return send(port, {"GET", "/v1/tenants/t-acme", {}, "", ""}, admin).first == 200 &&
+           send(port, {"GET", "/v1/tenants/t-globex", {}, "", ""}, admin).first == 200;
+  }));
+
+  const std::vector<std::pair<std::string, std::string>> outsiders = {
+      {"globex tenant_admin", token("gus", "tenant_admin", "t-globex")},
+      {"globex tenant_member", token("gina", "tenant_member", "t-globex")},
+  };
+  int denied = 0;
+  for (const auto& [who, bearer] : outsiders) {
+    for (const auto& call : calls_targeting("t-acme", "acme")) {
+      INFO(who << " -> " << call.label);
+      auto [status, body] = send(port, call, bearer);
+      CHECK(status == 403);
+      CHECK(body->getObject("error")->getValue<std::string>("type") == "tenant_mismatch");
+      CHECK((!body->has("data") || body->isNull("data")));
+      denied += status == 403;
+    }
+    // A slug that does not exist is refused the same way: no oracle for names.
+    auto [status, body] = send(port, {"GET", "/t/no-such-slug/v1/tenant", {}, "", ""}, bearer);
+    CHECK(status == 403);
+  }
+  CHECK(denied == 12);
+
+  // The same routes work for the tenant's own principal, so the denials above are
+  // the isolation rule and not broken routes.
+  const std::string acme_member = token("ann", "tenant_member", "t-acme");
+  for (const auto& call : calls_targeting("t-acme", "acme")) {
+    if (call.method != "GET") continue;
+    INFO("own -> " << call.label);
+    auto [status, body] = send(port, call, acme_member);
+    CHECK(status == 200);
+    CHECK(body->getObject("data")->getValue<std::string>("id") == "t-acme");
+  }
+  // Platform principals: an unknown name is a 404, two names that disagree a 400.
+  CHECK(send(port, {"GET", "/t/no-such-slug/v1/tenant", {}, "", ""}, admin).first == 404);
+  auto ambiguous = send(port, {"GET", "/t/globex/v1/tenant", {{"X-Tenant-ID", "t-acme"}}, "", ""}, admin);
+  CHECK(ambiguous.first == 400);
+  CHECK(ambiguous.second->getObject("error")->getValue<std::string>("type") == "ambiguous_tenant");
+
+  // Nothing the outsiders tried changed the tenant.
+  auto [status, acme] = send(port, {"GET", "/v1/tenants/t-acme", {}, "", ""}, admin);
+  REQUIRE(status == 200);
+  CHECK(acme->getObject("data")->getValue<std::string>("status") == "active");
+  CHECK(acme->getObject("data")->getValue<int>("version") == 1);
+
+  serve.signal(SIGTERM);
+  CHECK(serve.wait() == 0);
+}
