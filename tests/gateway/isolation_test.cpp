@@ -14,6 +14,7 @@
 #include <regex>
 
 #include "child_process.h"
+#include "gateway/serve_fixture.h"
 #include "http/jwt_test_support.h"
 #include "test_support.h"
 
@@ -73,14 +74,10 @@ std::vector<Call> calls_targeting(const std::string& id, const std::string& slug
 }  // namespace
 
 TEST_CASE("isolation: a principal of one tenant reaches no other tenant by any route", "[gateway][isolation]") {
-  tenantry::testing::ScratchDir dir;
-  ChildProcess serve({TENANTRY_BINARY, "serve", "--http-port", "0", "--data-dir", dir.path().string(),
-                      "--jwt-hs256-secret", kSecret, "--base-domain", "tenants.test"});
-  auto line = serve.wait_for_line("listening on", 30s);
-  REQUIRE(line.has_value());
-  std::smatch match;
-  REQUIRE(std::regex_search(*line, match, std::regex(R"(:(\d+) \()")));
-  const auto port = static_cast<uint16_t>(std::stoi(match[1]));
+  const std::string engine = GENERATE(as<std::string>{}, "embedded", "kafka");
+  INFO("engine " << engine);
+  tenantry::testing::ServeFixture serve(engine, {"--jwt-hs256-secret", kSecret, "--base-domain", "tenants.test"});
+  const uint16_t port = serve.port();
 
   const std::string admin = token("ops", "platform_admin");
   REQUIRE(send(port, {"POST", "/v1/tenants", {}, registration("t-acme", "acme"), ""}, admin).first == 201);
@@ -132,6 +129,5 @@ TEST_CASE("isolation: a principal of one tenant reaches no other tenant by any r
   CHECK(acme->getObject("data")->getValue<std::string>("status") == "active");
   CHECK(acme->getObject("data")->getValue<int>("version") == 1);
 
-  serve.signal(SIGTERM);
-  CHECK(serve.wait() == 0);
+  CHECK(serve.stop() == 0);
 }

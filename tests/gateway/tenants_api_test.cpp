@@ -13,6 +13,7 @@
 #include <regex>
 
 #include "child_process.h"
+#include "gateway/serve_fixture.h"
 #include "http/jwt_test_support.h"
 #include "test_support.h"
 
@@ -70,14 +71,10 @@ const std::string kAcme = R"({"id":"t-acme","slug":"acme","displayName":"Acme","
 }  // namespace
 
 TEST_CASE("tenants API: register, read, suspend and reactivate, each role as it may", "[gateway]") {
-  tenantry::testing::ScratchDir dir;
-  ChildProcess serve({TENANTRY_BINARY, "serve", "--http-port", "0", "--data-dir", dir.path().string(),
-                      "--jwt-hs256-secret", kSecret});
-  auto line = serve.wait_for_line("listening on", 30s);
-  REQUIRE(line.has_value());
-  std::smatch match;
-  REQUIRE(std::regex_search(*line, match, std::regex(R"(:(\d+) \()")));
-  Api api{static_cast<uint16_t>(std::stoi(match[1]))};
+  const std::string engine = GENERATE(as<std::string>{}, "embedded", "kafka");
+  INFO("engine " << engine);
+  tenantry::testing::ServeFixture serve(engine, {"--jwt-hs256-secret", kSecret});
+  Api api{serve.port()};
 
   const std::string admin = token("ops-1", R"(["platform_admin"])");
   const std::string acme_member = token("ann", R"(["tenant_member"])", "t-acme");
@@ -207,6 +204,5 @@ TEST_CASE("tenants API: register, read, suspend and reactivate, each role as it 
     CHECK(api.call("GET", "/v1/tenants/t-bad1", admin).status == 404);
   }
 
-  serve.signal(SIGTERM);
-  CHECK(serve.wait() == 0);
+  CHECK(serve.stop() == 0);
 }
