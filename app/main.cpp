@@ -11,7 +11,9 @@ constexpr const char* kUsage =
     "Commands:\n"
     "  serve       run Tenantry (embedded log by default; Kafka by configuration)\n"
     "  devbroker   run librdkafka's mock Kafka cluster for development and tests\n"
-    "  bench log   measure the log engines beside the raw libraries (JSON)\n\n"
+    "  bench log   measure the log engines beside the raw libraries (JSON)\n"
+    "  bench commands  measure the command processor beside the raw log (JSON)\n"
+    "  projections rebuild NAME  rebuild a read model from the events topic\n\n"
     "`tenantry <command> --help` lists every option of a command.\n";
 
 }  // namespace
@@ -29,6 +31,7 @@ int main(int argc, char** argv) {
   if (command == "serve") return tenantry::app::run_serve(rest);
   if (command == "devbroker") return tenantry::app::run_devbroker(rest);
   if (command == "bench") return tenantry::app::run_bench(rest);
+  if (command == "projections") return tenantry::app::run_projections(rest);
   std::fprintf(stderr, "tenantry: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 2;
 }
