@@ -1,11 +1,10 @@
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 
 #include "app/commands.h"
 #include "app/config.h"
+#include "app/local_state.h"
 #include "app/log_options.h"
-#include "commands/command_processor.h"
 #include "projections/projection_runner.h"
 #include "projections/tenant_directory/tenant_directory.h"
 
@@ -62,10 +61,7 @@ int run_projections(const std::vector<std::string>& args) {
     std::fprintf(stderr, "tenantry projections: cannot open the event log: %s\n", log.error().message.c_str());
     return 1;
   }
-  auto families = commands::CommandProcessor::store_families();
-  for (const auto& family : projections::TenantDirectoryModel::store_families()) families.push_back(family);
-  const auto state_dir = std::filesystem::path(config->text("data-dir")) / "state";
-  auto store = store::RocksStore::open({state_dir.string(), families});
+  auto store = open_local_state(*config);
   if (!store) {
     std::fprintf(stderr, "tenantry projections: cannot open local state (is serve running?): %s\n",
                  store.error().message.c_str());

@@ -5,6 +5,7 @@
 
 #include "app/commands.h"
 #include "app/config.h"
+#include "app/local_state.h"
 #include "app/log_options.h"
 #include "commands/command_processor.h"
 #include "commands/tenant_aggregate.h"
@@ -67,12 +68,7 @@ int run_serve(const std::vector<std::string>& args) {
 
   // The write side: commands from the commands topic (any Kafka client, or the
   // gateway) are decided and their events, replies and offsets appended.
-  const std::filesystem::path state_dir = std::filesystem::path(config->text("data-dir")) / "state";
-  std::error_code dir_error;
-  std::filesystem::create_directories(state_dir, dir_error);
-  auto families = commands::CommandProcessor::store_families();
-  for (const auto& family : projections::TenantDirectoryModel::store_families()) families.push_back(family);
-  auto store = store::RocksStore::open({state_dir.string(), families});
+  auto store = open_local_state(*config);
   if (!store) {
     std::fprintf(stderr, "tenantry serve: cannot open local state: %s\n", store.error().message.c_str());
     return 1;

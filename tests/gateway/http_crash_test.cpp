@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "child_process.h"
+#include "gateway/serve_fixture.h"
 #include "connectors/log/accepted_reader.h"
 #include "connectors/log/embedded/embedded_log.h"
 #include "http/jwt_test_support.h"
@@ -30,21 +31,6 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::string kSecret = "http-crash-test-secret-of-32-bytes-or-more";
-
-std::string admin_token() {
-  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count();
-  return tenantry::testing::jwt::hs256(kSecret, R"({"alg":"HS256","typ":"JWT"})",
-                                       R"({"sub":"ops","roles":["platform_admin"],"exp":)" + std::to_string(now_s + 3600) + "}");
-}
-
-uint16_t start_and_port(ChildProcess& serve) {
-  auto line = serve.wait_for_line("listening on", 30s);
-  REQUIRE(line.has_value());
-  std::smatch match;
-  REQUIRE(std::regex_search(*line, match, std::regex(R"(:(\d+) \()")));
-  return static_cast<uint16_t>(std::stoi(match[1]));
-}
 
 // POSTs one registration; the status, or 0 when the connection failed.
 int register_tenant(uint16_t port, const std::string& bearer, int n) {
@@ -75,13 +61,13 @@ TEST_CASE("serve: kill -9 during a stream of HTTP commands; every acknowledged c
   tenantry::testing::ScratchDir dir;
   const std::vector<std::string> args = {TENANTRY_BINARY, "serve", "--http-port", "0", "--data-dir",
                                          dir.path().string(), "--jwt-hs256-secret", kSecret, "--partitions", "4"};
-  const std::string bearer = admin_token();
+  const std::string bearer = tenantry::testing::jwt::bearer_hs256(kSecret, "ops", R"(["platform_admin"])");
   std::set<int> acknowledged;
   std::mutex mutex;
   std::condition_variable progressed;
   {
     ChildProcess first(args);
-    const uint16_t port = start_and_port(first);
+    const uint16_t port = tenantry::testing::listening_port(first);
     // Four clients stream registrations; the server is killed under them.
     std::atomic<int> next{0};
     std::atomic<bool> stop{false};
@@ -115,7 +101,7 @@ TEST_CASE("serve: kill -9 during a stream of HTTP commands; every acknowledged c
   // original answer instead of a second tenant.
   {
     ChildProcess second(args);
-    const uint16_t port = start_and_port(second);
+    const uint16_t port = tenantry::testing::listening_port(second);
     for (int n : before_restart) {
       INFO("retry of acknowledged command " << n);
       CHECK(register_tenant(port, bearer, n) == 201);

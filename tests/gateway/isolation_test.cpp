@@ -26,11 +26,7 @@ namespace {
 const std::string kSecret = "isolation-test-secret-of-at-least-32-bytes";
 
 std::string token(const std::string& subject, const std::string& role, const std::string& tenant = {}) {
-  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count();
-  std::string claims = "{\"sub\":\"" + subject + "\",\"exp\":" + std::to_string(now_s + 3600) + ",\"roles\":[\"" + role + "\"]";
-  if (!tenant.empty()) claims += ",\"tenant_id\":\"" + tenant + "\"";
-  return tenantry::testing::jwt::hs256(kSecret, R"({"alg":"HS256","typ":"JWT"})", claims + "}");
+  return tenantry::testing::jwt::bearer_hs256(kSecret, subject, "[\"" + role + "\"]", tenant);
 }
 
 struct Call {

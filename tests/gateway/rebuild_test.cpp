@@ -13,6 +13,7 @@
 #include <regex>
 
 #include "child_process.h"
+#include "gateway/serve_fixture.h"
 #include "http/jwt_test_support.h"
 #include "test_support.h"
 
@@ -23,32 +24,17 @@ namespace {
 
 const std::string kSecret = "rebuild-test-secret-of-at-least-32-bytes!";
 
-std::string admin_token() {
-  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count();
-  return tenantry::testing::jwt::hs256(kSecret, R"({"alg":"HS256","typ":"JWT"})",
-                                       R"({"sub":"ops","roles":["platform_admin"],"exp":)" + std::to_string(now_s + 3600) + "}");
-}
-
 std::pair<int, std::string> call(uint16_t port, const std::string& method, const std::string& path,
                                  const std::string& body = {}) {
   Poco::Net::HTTPClientSession session("127.0.0.1", port);
   Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-  request.set("Authorization", "Bearer " + admin_token());
+  request.set("Authorization", "Bearer " + tenantry::testing::jwt::bearer_hs256(kSecret, "ops", R"(["platform_admin"])"));
   request.setContentLength(static_cast<std::streamsize>(body.size()));
   session.sendRequest(request) << body;
   Poco::Net::HTTPResponse response;
   std::string text;
   Poco::StreamCopier::copyToString(session.receiveResponse(response), text);
   return {static_cast<int>(response.getStatus()), text};
-}
-
-uint16_t port_of(ChildProcess& serve) {
-  auto line = serve.wait_for_line("listening on", 30s);
-  REQUIRE(line.has_value());
-  std::smatch match;
-  REQUIRE(std::regex_search(*line, match, std::regex(R"(:(\d+) \()")));
-  return static_cast<uint16_t>(std::stoi(match[1]));
 }
 
 }  // namespace
@@ -60,7 +46,7 @@ TEST_CASE("projections rebuild: the tenant directory replayed from the log answe
   std::string before;
   {
     ChildProcess serve(serve_args);
-    const uint16_t port = port_of(serve);
+    const uint16_t port = tenantry::testing::listening_port(serve);
     REQUIRE(call(port, "POST", "/v1/tenants",
                  R"({"id":"t-r","slug":"rebuilt","displayName":"R","plan":"pro","isolationTier":"shared","region":"eu-west-1","adminContact":{"name":"A","email":"a@example.com"}})")
                 .first == 201);
@@ -83,7 +69,7 @@ TEST_CASE("projections rebuild: the tenant directory replayed from the log answe
   CHECK(unknown.code == 2);
 
   ChildProcess serve(serve_args);
-  const uint16_t port = port_of(serve);
+  const uint16_t port = tenantry::testing::listening_port(serve);
   auto [status, after] = call(port, "GET", "/v1/tenants/t-r");
   CHECK(status == 200);
   auto data = [](const std::string& body) {

@@ -13,6 +13,16 @@
 
 namespace tenantry::testing {
 
+// The port a `tenantry serve` child reports in its "listening on" line.
+inline uint16_t listening_port(ChildProcess& serve) {
+  auto line = serve.wait_for_line("listening on", std::chrono::seconds(60));
+  INFO(serve.stderr_text());
+  REQUIRE(line.has_value());
+  std::smatch match;
+  REQUIRE(std::regex_search(*line, match, std::regex(R"(:(\d+) \()")));
+  return static_cast<uint16_t>(std::stoi(match[1]));
+}
+
 class ServeFixture {
  public:
   ServeFixture(const std::string& engine, std::vector<std::string> extra_args) {
@@ -26,12 +36,7 @@ class ServeFixture {
     }
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     serve_ = std::make_unique<ChildProcess>(args);
-    auto line = serve_->wait_for_line("listening on", std::chrono::seconds(60));
-    INFO(serve_->stderr_text());
-    REQUIRE(line.has_value());
-    std::smatch match;
-    REQUIRE(std::regex_search(*line, match, std::regex(R"(:(\d+) \()")));
-    port_ = static_cast<uint16_t>(std::stoi(match[1]));
+    port_ = listening_port(*serve_);
   }
 
   ~ServeFixture() {

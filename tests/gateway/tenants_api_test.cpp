@@ -26,13 +26,7 @@ const std::string kSecret = "a-test-secret-that-is-at-least-32-bytes-long";
 
 std::string token(const std::string& subject, const std::string& roles_json, const std::string& tenant = {},
                   int64_t expires_in_s = 3600, const std::string& secret = kSecret) {
-  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count();
-  std::string claims = "{\"sub\":\"" + subject + "\",\"exp\":" + std::to_string(now_s + expires_in_s) +
-                       ",\"roles\":" + roles_json;
-  if (!tenant.empty()) claims += ",\"tenant_id\":\"" + tenant + "\"";
-  claims += "}";
-  return tenantry::testing::jwt::hs256(secret, R"({"alg":"HS256","typ":"JWT"})", claims);
+  return tenantry::testing::jwt::bearer_hs256(secret, subject, roles_json, tenant, expires_in_s);
 }
 
 struct Reply {

@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <stdexcept>
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -109,6 +110,18 @@ inline std::string hs256(std::string_view secret, const std::string& header_json
                input.size(), mac, &mac_bytes) != nullptr,
           "HMAC");
   return input + "." + base64url(std::string_view(reinterpret_cast<const char*>(mac), mac_bytes));
+}
+
+// A Bearer token as the gateway's end-to-end tests use them: HS256, the given
+// roles (a JSON array), bound to `tenant` when not empty, expiring in expires_in_s.
+inline std::string bearer_hs256(std::string_view secret, const std::string& subject, const std::string& roles_json,
+                                const std::string& tenant = {}, int64_t expires_in_s = 3600) {
+  const int64_t now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::string claims = "{\"sub\":\"" + subject + "\",\"exp\":" + std::to_string(now_s + expires_in_s) +
+                       ",\"roles\":" + roles_json;
+  if (!tenant.empty()) claims += ",\"tenant_id\":\"" + tenant + "\"";
+  return hs256(secret, R"({"alg":"HS256","typ":"JWT"})", claims + "}");
 }
 
 inline std::string evp_sign_sha256(EVP_PKEY* key, const std::string& input) {

@@ -1,0 +1,20 @@
+#include "app/local_state.h"
+
+#include <filesystem>
+
+#include "commands/command_processor.h"
+#include "projections/tenant_directory/tenant_directory.h"
+
+namespace tenantry::app {
+
+log::Result<std::unique_ptr<store::RocksStore>> open_local_state(const Config& config) {
+  const auto dir = std::filesystem::path(config.text("data-dir")) / "state";
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) return log::fail(log::ErrorCode::io, "cannot create " + dir.string() + ": " + error.message());
+  auto families = commands::CommandProcessor::store_families();
+  for (const auto& family : projections::TenantDirectoryModel::store_families()) families.push_back(family);
+  return store::RocksStore::open({dir.string(), families});
+}
+
+}  // namespace tenantry::app
