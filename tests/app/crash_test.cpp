@@ -12,6 +12,7 @@
 #include <atomic>
 
 #include "child_process.h"
+#include "log/read_back.h"
 #include "connectors/log/accepted_reader.h"
 #include "connectors/log/kafka/kafka_log.h"
 #include "test_support.h"
@@ -88,16 +89,9 @@ std::vector<tlog::AcceptedRecord> read_all(tlog::EventLog& log, const std::strin
                                            std::vector<tlog::Violation>& violations) {
   std::vector<tlog::AcceptedRecord> out;
   for (int32_t p = 0; p < kPartitions; ++p) {
-    auto reader = tlog::AcceptedReader::open(log, topic, p, 0, kind);
-    REQUIRE(reader.has_value());
-    const int64_t end = log.end_offset(topic, p).value();
-    while ((*reader)->position() < end) {
-      auto batch = (*reader)->read(1000, 5000ms);
-      REQUIRE(batch.has_value());
-      REQUIRE(batch->records_read > 0);
-      for (auto& v : batch->violations) violations.push_back(std::move(v));
-      for (auto& r : batch->records) out.push_back(std::move(r));
-    }
+    auto all = tenantry::testing::read_back(log, topic, p, kind);
+    for (auto& v : all.violations) violations.push_back(std::move(v));
+    for (auto& r : all.records) out.push_back(std::move(r));
   }
   return out;
 }

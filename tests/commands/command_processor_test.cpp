@@ -7,6 +7,7 @@
 #include "commands/tenant_aggregate.h"
 #include "log/embedded_harness.h"
 #include "log/kafka_harness.h"
+#include "log/read_back.h"
 #include "test_support.h"
 #include "tenantry/v1/tenant.pb.h"
 
@@ -75,21 +76,15 @@ struct Fixture {
   }
 
   std::vector<v1::CommandReply> replies_for(const std::string& tenant) {
-    const int32_t p = log::partition_for_key(tenant, kPartitions);
-    auto reader = log::AcceptedReader::open(log, "tenantry.replies", p, 0, log::TopicKind::fenced);
-    REQUIRE(reader.has_value());
+    auto all = testing::read_back(log, "tenantry.replies", log::partition_for_key(tenant, kPartitions),
+                                  log::TopicKind::fenced);
+    CHECK(all.violations.empty());
     std::vector<v1::CommandReply> out;
-    const int64_t end = log.end_offset("tenantry.replies", p).value();
-    while ((*reader)->position() < end) {
-      auto batch = (*reader)->read(1000, 1000ms);
-      REQUIRE(batch.has_value());
-      CHECK(batch->violations.empty());
-      for (const auto& accepted : batch->records) {
-        if (accepted.record.header("tenantry-kind") != nullptr) continue;
-        v1::CommandReply reply;
-        REQUIRE(reply.ParseFromString(accepted.record.value));
-        if (reply.tenant_id() == tenant) out.push_back(reply);
-      }
+    for (const auto& accepted : all.records) {
+      if (accepted.record.header("tenantry-kind") != nullptr) continue;
+      v1::CommandReply reply;
+      REQUIRE(reply.ParseFromString(accepted.record.value));
+      if (reply.tenant_id() == tenant) out.push_back(reply);
     }
     return out;
   }
@@ -110,18 +105,12 @@ struct Fixture {
   }
 
   std::vector<v1::EventEnvelope> events_of(const std::string& tenant) {
-    const int32_t p = log::partition_for_key(tenant, kPartitions);
-    auto reader = log::AcceptedReader::open(log, "tenantry.events", p, 0, log::TopicKind::events);
-    REQUIRE(reader.has_value());
+    auto all = testing::read_back(log, "tenantry.events", log::partition_for_key(tenant, kPartitions),
+                                  log::TopicKind::events);
+    CHECK(all.violations.empty());
     std::vector<v1::EventEnvelope> out;
-    const int64_t end = log.end_offset("tenantry.events", p).value();
-    while ((*reader)->position() < end) {
-      auto batch = (*reader)->read(1000, 1000ms);
-      REQUIRE(batch.has_value());
-      CHECK(batch->violations.empty());
-      for (const auto& accepted : batch->records) {
-        if (accepted.envelope.tenant_id() == tenant) out.push_back(accepted.envelope);
-      }
+    for (const auto& accepted : all.records) {
+      if (accepted.envelope.tenant_id() == tenant) out.push_back(accepted.envelope);
     }
     return out;
   }

@@ -12,6 +12,7 @@
 #include "connectors/log/fenced_writer.h"
 #include "log/embedded_harness.h"
 #include "log/kafka_harness.h"
+#include "log/read_back.h"
 #include "test_support.h"
 
 using namespace tenantry::log;
@@ -36,24 +37,8 @@ WriterAppend events(std::vector<EventDraft> drafts) {
   return append;
 }
 
-// Everything an accepted reader sees in a partition, from offset 0 to the end.
 AcceptedBatch read_all_accepted(EventLog& log, const std::string& topic, int32_t partition) {
-  auto reader = AcceptedReader::open(log, topic, partition, 0, TopicKind::events);
-  REQUIRE(reader.has_value());
-  auto end = log.end_offset(topic, partition);
-  REQUIRE(end.has_value());
-  AcceptedBatch all;
-  while ((*reader)->position() < *end) {
-    auto batch = (*reader)->read(1000, 2000ms);
-    REQUIRE(batch.has_value());
-    REQUIRE(batch->records_read > 0);
-    for (auto& r : batch->records) all.records.push_back(std::move(r));
-    for (auto& v : batch->violations) all.violations.push_back(std::move(v));
-    all.fenced += batch->fenced;
-    all.claims += batch->claims;
-    all.records_read += batch->records_read;
-  }
-  return all;
+  return tenantry::testing::read_back(log, topic, partition, TopicKind::events);
 }
 
 std::vector<StoredRecord> read_all(EventLog& log, const std::string& topic, int32_t partition) {

@@ -17,6 +17,7 @@
 #include "connectors/log/fenced_writer.h"
 #include "log/embedded_harness.h"
 #include "log/kafka_harness.h"
+#include "log/read_back.h"
 #include "projections/projection_runner.h"
 #include "projections/tenant_directory/tenant_directory.h"
 #include "test_support.h"
@@ -158,20 +159,15 @@ struct Fixture {
   }
 
   std::vector<v1::EventEnvelope> events_of(const std::string& tenant) {
-    const int32_t p = log::partition_for_key(tenant, kPartitions);
-    auto reader = log::AcceptedReader::open(log, "tenantry.events", p, 0, log::TopicKind::events);
-    REQUIRE(reader.has_value());
+    auto all = testing::read_back(log, "tenantry.events", log::partition_for_key(tenant, kPartitions),
+                                  log::TopicKind::events);
     std::vector<v1::EventEnvelope> out;
-    const int64_t end = log.end_offset("tenantry.events", p).value();
-    while ((*reader)->position() < end) {
-      auto batch = (*reader)->read(1000, 1000ms);
-      REQUIRE(batch.has_value());
-      for (const auto& accepted : batch->records) {
-        if (accepted.envelope.tenant_id() == tenant) out.push_back(accepted.envelope);
-      }
+    for (const auto& accepted : all.records) {
+      if (accepted.envelope.tenant_id() == tenant) out.push_back(accepted.envelope);
     }
     return out;
   }
+
 
   std::string verification_token(const std::string& tenant, const std::string& domain) {
     for (const auto& event : events_of(tenant)) {
