@@ -99,7 +99,7 @@ int run_serve(const std::vector<std::string>& args) {
   // The /v1 API, only with a way to authenticate callers.
   std::unique_ptr<http::auth::JwtVerifier> jwt;
   std::unique_ptr<commands::CommandClient> client;
-  std::unique_ptr<gateway::TenantsApiDeps> api;
+  std::unique_ptr<gateway::GatewayDeps> api;
   if (!config->text("jwt-hs256-secret").empty() || !config->text("jwt-jwks-file").empty()) {
     http::auth::JwtOptions jwt_options;
     jwt_options.hs256_secret = config->text("jwt-hs256-secret");
@@ -119,7 +119,7 @@ int run_serve(const std::vector<std::string>& args) {
       return 1;
     }
     client = std::move(*started);
-    api = std::make_unique<gateway::TenantsApiDeps>(gateway::TenantsApiDeps{
+    api = std::make_unique<gateway::GatewayDeps>(gateway::GatewayDeps{
         *client, directory, *jwt, [&clock] { return clock.now_us(); },
         std::chrono::milliseconds(config->integer("command-timeout-ms")),
         gateway::ResolutionOptions{*order, config->text("base-domain")}});

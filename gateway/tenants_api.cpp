@@ -1,16 +1,9 @@
 #include "gateway/tenants_api.h"
 
 #include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
-#include <Poco/JSON/Stringifier.h>
 #include <Poco/URI.h>
 
-#include <random>
-#include <set>
 #include <sstream>
-
-#include "tenantry/v1/tenant.pb.h"
 
 namespace tenantry::gateway {
 
@@ -19,238 +12,8 @@ namespace {
 using http::FieldDetail;
 using http::HttpRequest;
 using http::HttpResponse;
-using http::auth::Principal;
-using http::auth::Role;
 
-const std::vector<Role> kPlatformWriters = {Role::platform_admin, Role::operator_};
-const std::vector<Role> kPlatformReaders = {Role::platform_admin, Role::operator_, Role::analyst, Role::auditor};
-
-std::string stringify(const Poco::Dynamic::Var& value) {
-  std::ostringstream out;
-  Poco::JSON::Stringifier::stringify(value, out);
-  return out.str();
-}
-
-// 1-128 of [A-Za-z0-9._:-]: what may serve as a command id or tenant id from a client.
-bool well_formed_id(std::string_view id) {
-  return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '.' || c == '_' || c == ':' || c == '-';
-  });
-}
-
-std::string random_id(std::string_view prefix) {
-  thread_local std::mt19937_64 random(std::random_device{}());
-  char text[40];
-  std::snprintf(text, sizeof text, "%.*s%016llx%08llx", static_cast<int>(prefix.size()), prefix.data(),
-                static_cast<unsigned long long>(random()), static_cast<unsigned long long>(random() & 0xffffffffu));
-  return text;
-}
-
-const char* tier_name(v1::IsolationTier tier) {
-  switch (tier) {
-    case v1::ISOLATION_TIER_SHARED: return "shared";
-    case v1::ISOLATION_TIER_SCHEMA: return "schema";
-    case v1::ISOLATION_TIER_DEDICATED: return "dedicated";
-    default: return "unspecified";
-  }
-}
-
-std::optional<v1::IsolationTier> tier_from(std::string_view name) {
-  if (name == "shared") return v1::ISOLATION_TIER_SHARED;
-  if (name == "schema") return v1::ISOLATION_TIER_SCHEMA;
-  if (name == "dedicated") return v1::ISOLATION_TIER_DEDICATED;
-  return std::nullopt;
-}
-
-const char* status_name(v1::TenantStatus status) {
-  switch (status) {
-    case v1::TENANT_STATUS_ACTIVE: return "active";
-    case v1::TENANT_STATUS_SUSPENDED: return "suspended";
-    case v1::TENANT_STATUS_PENDING_DELETION: return "pending_deletion";
-    case v1::TENANT_STATUS_DELETED: return "deleted";
-    default: return "unspecified";
-  }
-}
-
-std::optional<v1::TenantStatus> status_from(std::string_view name) {
-  for (auto status : {v1::TENANT_STATUS_ACTIVE, v1::TENANT_STATUS_SUSPENDED, v1::TENANT_STATUS_PENDING_DELETION,
-                      v1::TENANT_STATUS_DELETED}) {
-    if (name == status_name(status)) return status;
-  }
-  return std::nullopt;
-}
-
-Poco::JSON::Object::Ptr tenant_json(const v1::TenantDirectoryEntry& entry) {
-  Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
-  out->set("id", entry.tenant_id());
-  out->set("slug", entry.slug());
-  out->set("displayName", entry.display_name());
-  out->set("plan", entry.plan());
-  out->set("isolationTier", std::string(tier_name(entry.isolation_tier())));
-  out->set("region", entry.region());
-  out->set("status", std::string(status_name(entry.status())));
-  if (!entry.suspension_reason().empty()) out->set("suspensionReason", entry.suspension_reason());
-  out->set("version", static_cast<uint64_t>(entry.version()));
-  out->set("createdAtUs", entry.created_at_us());
-  out->set("updatedAtUs", entry.updated_at_us());
-  Poco::JSON::Array domains;
-  for (const auto& domain : entry.custom_domains()) {
-    Poco::JSON::Object one;
-    one.set("domain", domain.domain());
-    one.set("verified", domain.verified());
-    domains.add(one);
-  }
-  out->set("customDomains", domains);
-  return out;
-}
-
-// Who is calling, or the response that says why nobody is.
-std::expected<Principal, HttpResponse> authenticate(const TenantsApiDeps& deps, const HttpRequest& request) {
-  auto header = request.headers.find("authorization");
-  if (header == request.headers.end() || !header->second.starts_with("Bearer ")) {
-    return std::unexpected(http::error_response(request, 401, "unauthenticated", "a Bearer token is required"));
-  }
-  auto principal = deps.jwt.verify(std::string_view(header->second).substr(7), deps.now_us());
-  if (!principal) {
-    return std::unexpected(http::error_response(request, 401, principal.error().type(), principal.error().message));
-  }
-  return *principal;
-}
-
-// The platform roles in `allowed`, or a tenant role on `tenant_id` itself when
-// `tenant_roles_on_own` is set. A tenant-bound principal naming another tenant is
-// told so (403 tenant_mismatch) whatever its roles.
-std::optional<HttpResponse> authorize(const HttpRequest& request, const Principal& principal,
-                                      const std::vector<Role>& allowed, const std::string& tenant_id,
-                                      bool tenant_roles_on_own) {
-  if (!principal.is_platform() && !tenant_id.empty() && principal.tenant_id != tenant_id) {
-    return http::error_response(request, 403, "tenant_mismatch", "the principal is bound to another tenant");
-  }
-  for (Role role : allowed) {
-    if (principal.has(role)) return std::nullopt;
-  }
-  if (tenant_roles_on_own && !principal.is_platform() && principal.tenant_id == tenant_id &&
-      (principal.has(Role::tenant_admin) || principal.has(Role::tenant_member))) {
-    return std::nullopt;
-  }
-  return http::error_response(request, 403, "forbidden", "the principal's roles do not allow this");
-}
-
-// The request body as a JSON object with only `allowed` keys, or the response that
-// names what is wrong.
-std::expected<Poco::JSON::Object::Ptr, HttpResponse> json_body(const HttpRequest& request,
-                                                               const std::set<std::string>& allowed) {
-  if (request.body.empty()) {
-    return std::unexpected(http::error_response(request, 400, "invalid_json", "the request body is empty"));
-  }
-  Poco::Dynamic::Var parsed;
-  try {
-    parsed = Poco::JSON::Parser().parse(request.body);
-  } catch (const Poco::Exception& e) {
-    return std::unexpected(http::error_response(request, 400, "invalid_json", "the body is not JSON: " + e.message()));
-  }
-  if (parsed.type() != typeid(Poco::JSON::Object::Ptr)) {
-    return std::unexpected(http::error_response(request, 400, "invalid_json", "the body must be a JSON object"));
-  }
-  auto object = parsed.extract<Poco::JSON::Object::Ptr>();
-  std::vector<FieldDetail> unknown;
-  for (const auto& name : object->getNames()) {
-    if (allowed.count(name) == 0) unknown.push_back({name, "unknown field"});
-  }
-  if (!unknown.empty()) {
-    return std::unexpected(http::error_response(request, 400, "unknown_field", "the body has unknown fields", unknown));
-  }
-  return object;
-}
-
-// A string member, absent as nullopt; a member of another type is a field error.
-std::optional<std::string> text(const Poco::JSON::Object::Ptr& object, const std::string& name,
-                                 const std::string& path, std::vector<FieldDetail>& errors) {
-  if (!object->has(name) || object->isNull(name)) return std::nullopt;
-  const auto value = object->get(name);
-  if (!value.isString()) {
-    errors.push_back({path, "must be a string"});
-    return std::nullopt;
-  }
-  return value.convert<std::string>();
-}
-
-// Sends the command and answers with its reply, mapped onto HTTP.
-HttpResponse run_command(TenantsApiDeps& deps, const HttpRequest& request, v1::CommandEnvelope command,
-                         const Principal& principal, int success_status, const std::string& success_message) {
-  auto key = request.headers.find("idempotency-key");
-  if (key != request.headers.end()) {
-    if (!well_formed_id(key->second)) {
-      return http::error_response(request, 400, "validation_error", "Idempotency-Key must be 1-128 of [A-Za-z0-9._:-]",
-                                  {{"Idempotency-Key", "malformed"}});
-    }
-    command.set_command_id(key->second);
-  } else {
-    command.set_command_id(random_id("cmd-"));
-  }
-  if (auto match = request.headers.find("if-match"); match != request.headers.end()) {
-    std::string version = match->second;
-    if (version.size() >= 2 && version.front() == '"' && version.back() == '"') version = version.substr(1, version.size() - 2);
-    try {
-      size_t used = 0;
-      const uint64_t expected = std::stoull(version, &used);
-      if (used != version.size()) throw std::invalid_argument("trailing");
-      command.set_expected_version(expected);
-    } catch (const std::exception&) {
-      return http::error_response(request, 400, "validation_error", "If-Match must be a tenant version",
-                                  {{"If-Match", "not a version"}});
-    }
-  }
-  command.set_correlation_id(request.request_id);
-  command.set_issued_at_us(deps.now_us());
-  auto* actor = command.mutable_actor();
-  actor->set_kind(principal.credential == "api_key" ? "service" : "user");
-  actor->set_id(principal.subject);
-  actor->set_tenant_id(principal.tenant_id);
-  if (!principal.roles.empty()) actor->set_role(http::auth::to_string(principal.roles.front()));
-
-  auto reply = deps.client.execute(command, deps.command_timeout);
-  if (!reply) {
-    if (reply.error().code == log::ErrorCode::timeout) {
-      return http::error_response(request, 504, "command_timeout",
-                                  "no reply in time; retry with the same Idempotency-Key: " + command.command_id());
-    }
-    return http::error_response(request, 503, "unavailable", reply.error().message);
-  }
-  Poco::JSON::Object data;
-  data.set("tenantId", command.tenant_id());
-  data.set("commandId", command.command_id());
-  data.set("version", static_cast<uint64_t>(reply->resulting_sequence()));
-  switch (reply->status()) {
-    case v1::CommandReply::STATUS_ACCEPTED: return http::ok_response(request, success_status, success_message, stringify(data));
-    case v1::CommandReply::STATUS_CONFLICT: {
-      auto response = http::error_response(request, 409, reply->error_type(), reply->message());
-      return response;
-    }
-    case v1::CommandReply::STATUS_REJECTED: {
-      std::vector<FieldDetail> details;
-      for (const auto& f : reply->field_errors()) details.push_back({f.field(), f.message()});
-      const std::string& type = reply->error_type();
-      const int status = type == "not_found"                                      ? 404
-                         : type == "already_exists" || type == "invalid_transition" ? 409
-                         : type == "validation_error" || type == "limit_exceeded"  ? 422
-                                                                                   : 400;
-      return http::error_response(request, status, type, reply->message(), details);
-    }
-    default: return http::error_response(request, 500, "command_failed", reply->message());
-  }
-}
-
-v1::CommandEnvelope command_for(const std::string& tenant_id, const google::protobuf::Message& body) {
-  v1::CommandEnvelope command;
-  command.set_tenant_id(tenant_id);
-  command.set_command_type(body.GetDescriptor()->full_name());
-  command.set_schema_version(1);
-  command.set_payload(body.SerializeAsString());
-  return command;
-}
-
-HttpResponse register_tenant(TenantsApiDeps& deps, const HttpRequest& request) {
+HttpResponse register_tenant(GatewayDeps& deps, const HttpRequest& request) {
   auto principal = authenticate(deps, request);
   if (!principal) return principal.error();
   if (auto denied = authorize(request, *principal, kPlatformWriters, "", false)) return *denied;
@@ -295,7 +58,7 @@ HttpResponse register_tenant(TenantsApiDeps& deps, const HttpRequest& request) {
   return run_command(deps, request, command_for(tenant_id, registration), *principal, 201, "tenant registered");
 }
 
-HttpResponse get_tenant(TenantsApiDeps& deps, const HttpRequest& request) {
+HttpResponse get_tenant(GatewayDeps& deps, const HttpRequest& request) {
   auto principal = authenticate(deps, request);
   if (!principal) return principal.error();
   const std::string& id = request.path_params.at("id");
@@ -306,7 +69,7 @@ HttpResponse get_tenant(TenantsApiDeps& deps, const HttpRequest& request) {
   return http::ok_response(request, 200, "tenant", stringify(tenant_json(**entry)));
 }
 
-HttpResponse current_tenant(TenantsApiDeps& deps, const HttpRequest& request) {
+HttpResponse current_tenant(GatewayDeps& deps, const HttpRequest& request) {
   auto principal = authenticate(deps, request);
   if (!principal) return principal.error();
   auto resolved = resolve_tenant(request, *principal, deps.resolution, deps.directory);
@@ -318,7 +81,7 @@ HttpResponse current_tenant(TenantsApiDeps& deps, const HttpRequest& request) {
   return http::ok_response(request, 200, "tenant", stringify(tenant_json(**entry)));
 }
 
-HttpResponse list_tenants(TenantsApiDeps& deps, const HttpRequest& request) {
+HttpResponse list_tenants(GatewayDeps& deps, const HttpRequest& request) {
   auto principal = authenticate(deps, request);
   if (!principal) return principal.error();
   if (auto denied = authorize(request, *principal, kPlatformReaders, "", false)) return *denied;
@@ -377,7 +140,7 @@ HttpResponse list_tenants(TenantsApiDeps& deps, const HttpRequest& request) {
   return http::ok_response(request, 200, "tenants", stringify(data));
 }
 
-HttpResponse change_status(TenantsApiDeps& deps, const HttpRequest& request, bool suspend) {
+HttpResponse change_status(GatewayDeps& deps, const HttpRequest& request, bool suspend) {
   auto principal = authenticate(deps, request);
   if (!principal) return principal.error();
   const std::string& id = request.path_params.at("id");
@@ -397,7 +160,7 @@ HttpResponse change_status(TenantsApiDeps& deps, const HttpRequest& request, boo
 
 }  // namespace
 
-std::vector<http::Route> tenant_routes(TenantsApiDeps& deps) {
+std::vector<http::Route> tenant_routes(GatewayDeps& deps) {
   const std::vector<std::string> writers = {"platform_admin", "operator"};
   const std::vector<std::string> readers = {"platform_admin", "operator", "analyst", "auditor"};
   const std::vector<std::string> own = {"platform_admin", "operator", "analyst", "auditor", "tenant_admin (own)",

@@ -15,27 +15,12 @@
 // an optional If-Match: "<version>" (the expected tenant version).
 #pragma once
 
-#include <chrono>
-#include <functional>
 #include <vector>
 
-#include "commands/command_client.h"
-#include "connectors/http/auth/jwt_verifier.h"
-#include "connectors/http/http_server.h"
-#include "gateway/tenant_resolution.h"
-#include "projections/tenant_directory/tenant_directory.h"
+#include "gateway/api_support.h"
 
 namespace tenantry::gateway {
 
-struct TenantsApiDeps {
-  commands::CommandClient& client;
-  projections::TenantDirectory& directory;
-  const http::auth::JwtVerifier& jwt;
-  std::function<int64_t()> now_us;
-  std::chrono::milliseconds command_timeout{10000};
-  ResolutionOptions resolution;
-};
-
-std::vector<http::Route> tenant_routes(TenantsApiDeps& deps);
+std::vector<http::Route> tenant_routes(GatewayDeps& deps);
 
 }  // namespace tenantry::gateway
