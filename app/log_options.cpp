@@ -25,7 +25,13 @@ std::vector<log::TopicSpec> tenantry_topics(int32_t partitions) {
   return {{"tenantry.commands", partitions},
           {"tenantry.events", partitions},
           {"tenantry.replies", partitions},
-          {"tenantry.usage", partitions}};
+          {"tenantry.usage", partitions},
+          {"tenantry.audit", partitions},
+          // API key records (connectors/http/auth/log_api_key_store.h): keyed by key id,
+          // one ordered partition; listed here so a development broker creates it too.
+          {"tenantry.api-keys", 1},
+          // Slugs and custom domains: one ordered partition is the arbiter of races.
+          {"tenantry.names", 1}};
 }
 
 log::Result<std::unique_ptr<log::EventLog>> open_configured_log(const Config& config) {

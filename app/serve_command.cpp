@@ -10,11 +10,15 @@
 #include "commands/command_processor.h"
 #include "commands/tenant_aggregate.h"
 #include "connectors/clock/clock.h"
+#include "connectors/http/auth/bootstrap_key.h"
+#include "connectors/http/auth/log_api_key_store.h"
 #include "connectors/http/http_server.h"
 #include "connectors/store/rocks_store.h"
+#include "gateway/api_keys_api.h"
 #include "gateway/tenants_api.h"
 #include "projections/projection_runner.h"
 #include "projections/tenant_directory/tenant_directory.h"
+#include "sagas/tenant_deletion.h"
 
 namespace tenantry::app {
 
@@ -26,14 +30,21 @@ std::vector<OptionSpec> serve_specs() {
       {"http-port", "port the HTTP server listens on (0: any free port)", "8080", OptionKind::integer, {}, 0, 65535},
       {"http-threads", "most HTTP worker threads", "16", OptionKind::integer, {}, 1, 1024},
       {"http-max-body-bytes", "largest request body accepted", "1048576", OptionKind::integer, {}, 1, 64 << 20},
-      {"jwt-hs256-secret", "HS256 secret for Bearer tokens (at least 32 bytes); the /v1 API is off without any JWT key", ""},
+      {"jwt-hs256-secret", "HS256 secret for Bearer tokens (at least 32 bytes); the /v1 API is off without any JWT key or API key", ""},
       {"jwt-jwks-file", "JWKS file with RS256/ES256 public keys for Bearer tokens", ""},
+      // API keys and JWKS URL (connectors/http/auth): begin
+      {"jwt-jwks-url", "JWKS URL (https://, or http:// to loopback) with RS256/ES256 public keys for Bearer tokens", ""},
+      {"jwt-jwks-refresh-s", "how often the JWKS URL is fetched again", "300", OptionKind::integer, {}, 1, 86400},
+      {"bootstrap-admin-key-file", "when no usable platform_admin API key exists, issue one and write it to this new "
+       "file (mode 0600); turns the /v1 API on without a JWT key", ""},
+      // API keys and JWKS URL: end
       {"jwt-issuer", "required iss of Bearer tokens (empty: not checked)", ""},
       {"jwt-audience", "required aud of Bearer tokens (empty: not checked)", ""},
       {"command-timeout-ms", "how long an HTTP request waits for its command's reply", "10000", OptionKind::integer, {}, 100, 600000},
       {"tenant-resolution", "how a request names its tenant, in order: path, subdomain, domain, header, token",
        "path,subdomain,domain,header,token"},
       {"base-domain", "domain whose subdomains are tenant slugs (empty: no subdomain resolution)", ""},
+      {"saga-interval-ms", "how often the sagas look for what has fallen due", "1000", OptionKind::integer, {}, 10, 3600000},
   };
   for (auto& spec : log_option_specs()) specs.push_back(std::move(spec));
   return specs;
@@ -83,12 +94,15 @@ int run_serve(const std::vector<std::string>& args) {
 
   // The read side: the tenant directory, kept up to date from the events topic.
   projections::TenantDirectoryModel directory_model;
+  projections::TenantDirectory directory(**store);
+  // The gateway's per-tenant context, dropped as events change each tenant.
+  gateway::TenantContextCache contexts(directory);
+  directory_model.on_changed([&contexts](std::string_view tenant_id) { contexts.invalidate(tenant_id); });
   auto directory_runner = std::make_unique<projections::ProjectionRunner>(**log, **store, directory_model);
   if (auto started = directory_runner->start(); !started) {
     std::fprintf(stderr, "tenantry serve: cannot start the tenant directory: %s\n", started.error().message.c_str());
     return 1;
   }
-  projections::TenantDirectory directory(**store);
 
   auto order = gateway::parse_resolution_order(config->text("tenant-resolution"));
   if (!order) {
@@ -99,16 +113,47 @@ int run_serve(const std::vector<std::string>& args) {
   // The /v1 API, only with a way to authenticate callers.
   std::unique_ptr<http::auth::JwtVerifier> jwt;
   std::unique_ptr<commands::CommandClient> client;
+  std::unique_ptr<gateway::LogAccessAudit> audit;
   std::unique_ptr<gateway::GatewayDeps> api;
-  if (!config->text("jwt-hs256-secret").empty() || !config->text("jwt-jwks-file").empty()) {
+  // API keys: records on the log (every node sees every key), replayed before the API
+  // answers. The /v1 API is on when any credential exists: a JWT key, or API keys
+  // (already issued, or the bootstrap key issued now).
+  auto opened_key_store = http::auth::LogApiKeyStore::open(**log);
+  if (!opened_key_store) {
+    std::fprintf(stderr, "tenantry serve: cannot open the API key store: %s\n", opened_key_store.error().message.c_str());
+    return 1;
+  }
+  std::unique_ptr<http::auth::LogApiKeyStore> api_key_store = std::move(*opened_key_store);
+  http::auth::ApiKeyRegistry api_keys(*api_key_store);
+  if (const std::string path = config->text("bootstrap-admin-key-file"); !path.empty()) {
+    auto bootstrapped = http::auth::bootstrap_admin_key(api_keys, path, clock.now_us());
+    if (!bootstrapped) {
+      std::fprintf(stderr, "tenantry serve: option --bootstrap-admin-key-file: %s\n", bootstrapped.error().message.c_str());
+      return bootstrapped.error().code == http::auth::AuthErrorCode::invalid_configuration ? 2 : 1;
+    }
+    if (bootstrapped->issued) {
+      std::printf("tenantry serve: issued platform_admin API key %s into %s; move it to a secret store\n",
+                  bootstrapped->key_id.c_str(), path.c_str());
+    }
+  }
+  const bool jwt_configured = !config->text("jwt-hs256-secret").empty() || !config->text("jwt-jwks-file").empty() ||
+                              !config->text("jwt-jwks-url").empty();
+  if (jwt_configured || api_key_store->record_count() > 0) {
     http::auth::JwtOptions jwt_options;
     jwt_options.hs256_secret = config->text("jwt-hs256-secret");
     jwt_options.jwks_path = config->text("jwt-jwks-file");
+    jwt_options.jwks_url = config->text("jwt-jwks-url");
+    jwt_options.jwks_refresh_s = config->integer("jwt-jwks-refresh-s");
+    jwt_options.on_jwks_refresh_failure = [](const std::string& reason) {
+      std::fprintf(stderr, "tenantry serve: JWKS refresh failed, keeping the last good keys: %s\n", reason.c_str());
+    };
     jwt_options.issuer = config->text("jwt-issuer");
     jwt_options.audience = config->text("jwt-audience");
-    auto verifier = http::auth::JwtVerifier::create(jwt_options);
+    auto verifier = jwt_configured ? http::auth::JwtVerifier::create(jwt_options)
+                                   : http::auth::AuthResult<std::unique_ptr<http::auth::JwtVerifier>>(
+                                         http::auth::JwtVerifier::refusing_all());
     if (!verifier) {
-      std::fprintf(stderr, "tenantry serve: option --jwt-hs256-secret / --jwt-jwks-file: %s\n",
+      std::fprintf(stderr, "tenantry serve: option --jwt-hs256-secret / --jwt-jwks-file / --jwt-jwks-url: %s\n",
                    verifier.error().message.c_str());
       return 2;
     }
@@ -119,11 +164,42 @@ int run_serve(const std::vector<std::string>& args) {
       return 1;
     }
     client = std::move(*started);
+    auto opened_audit = gateway::LogAccessAudit::open(**log, static_cast<int32_t>(config->integer("partitions")));
+    if (!opened_audit) {
+      std::fprintf(stderr, "tenantry serve: cannot open the audit topic: %s\n", opened_audit.error().message.c_str());
+      return 1;
+    }
+    audit = std::move(*opened_audit);
     api = std::make_unique<gateway::GatewayDeps>(gateway::GatewayDeps{
         *client, directory, *jwt, [&clock] { return clock.now_us(); },
         std::chrono::milliseconds(config->integer("command-timeout-ms")),
         gateway::ResolutionOptions{*order, config->text("base-domain")}});
+    api->contexts = &contexts;
+    api->audit = audit.get();
+    api->api_keys = &api_keys;
   }
+
+  // The sagas: deletion completes once a grace period ends.
+  if (!client) {
+    auto started = commands::CommandClient::start(**log);
+    if (!started) {
+      std::fprintf(stderr, "tenantry serve: cannot start the command client: %s\n", started.error().message.c_str());
+      return 1;
+    }
+    client = std::move(*started);
+  }
+  // Slugs and custom domains, unique platform-wide (see commands/name_registry.h).
+  auto names = commands::NameRegistry::open(**log);
+  if (!names) {
+    std::fprintf(stderr, "tenantry serve: cannot open the names topic: %s\n", names.error().message.c_str());
+    return 1;
+  }
+  if (api) api->names = names->get();
+  sagas::DeletionSagaOptions deletion_options;
+  deletion_options.interval = std::chrono::milliseconds(config->integer("saga-interval-ms"));
+  auto deletion_saga = std::make_unique<sagas::TenantDeletionSaga>(directory, *client, clock, deletion_options,
+                                                                    names->get());
+  deletion_saga->start();
 
   std::vector<http::Route> routes = {
       {"GET", "/healthz", [](const http::HttpRequest&) { return json(200, R"({"status":"ok"})"); }},
@@ -138,6 +214,7 @@ int run_serve(const std::vector<std::string>& args) {
   };
   if (api) {
     for (auto& route : gateway::tenant_routes(*api)) routes.push_back(std::move(route));
+    for (auto& route : gateway::api_key_routes(*api)) routes.push_back(std::move(route));
     // Generated from the routes themselves, before this one is added: it describes
     // exactly the /v1 endpoints this server dispatches.
     std::vector<http::Route> v1_routes;
@@ -148,7 +225,8 @@ int run_serve(const std::vector<std::string>& args) {
     routes.push_back({"GET", "/v1/openapi.json",
                       [document](const http::HttpRequest&) { return json(200, document); }, "This document", {}});
   } else {
-    std::printf("tenantry serve: no JWT key configured (--jwt-hs256-secret or --jwt-jwks-file): the /v1 API is off\n");
+    std::printf("tenantry serve: no JWT key configured (--jwt-hs256-secret, --jwt-jwks-file or --jwt-jwks-url) and no "
+                "API key (--bootstrap-admin-key-file): the /v1 API is off\n");
   }
   http::HttpServerOptions http_options;
   http_options.host = config->text("http-host");
@@ -171,9 +249,12 @@ int run_serve(const std::vector<std::string>& args) {
   std::printf("tenantry serve: %s received, stopping\n", signal == SIGINT ? "SIGINT" : "SIGTERM");
   std::fflush(stdout);
   (*server)->stop();  // in-flight requests finish first
+  deletion_saga.reset();
+  names->reset();
   client.reset();
   processor.reset();  // the batch in hand is appended or not at all; leaves the group
   directory_runner.reset();
+  api_key_store.reset();  // its reader tails the log
   log->reset();       // drains the commit queue: everything acknowledged is durable
   std::printf("tenantry serve: stopped\n");
   return 0;

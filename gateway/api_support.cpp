@@ -1,9 +1,12 @@
 #include "gateway/api_support.h"
 
+#include "domain/tenant/settings.h"
+
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/JSON/Stringifier.h>
 
+#include <algorithm>
 #include <random>
 #include <sstream>
 
@@ -91,9 +94,29 @@ Poco::JSON::Object::Ptr tenant_json(const v1::TenantDirectoryEntry& entry) {
     Poco::JSON::Object one;
     one.set("domain", domain.domain());
     one.set("verified", domain.verified());
+    if (!domain.verified()) {
+      // Published by the tenant (DNS TXT record) to prove control of the domain.
+      one.set("verificationTxtName", "_tenantry-challenge." + domain.domain());
+      one.set("verificationToken", domain.verification_token());
+    }
     domains.add(one);
   }
   out->set("customDomains", domains);
+  if (entry.deletion_due_at_us() != 0) out->set("deletionDueAtUs", entry.deletion_due_at_us());
+  Poco::JSON::Object contact;
+  contact.set("name", entry.admin_contact().name());
+  contact.set("email", entry.admin_contact().email());
+  out->set("adminContact", contact);
+  // Defaults filled on read; a secret setting shows that it is set, never its value.
+  Poco::JSON::Object settings;
+  const domain::tenant::Settings stored(entry.settings().begin(), entry.settings().end());
+  for (const auto& [key, value] : domain::tenant::with_defaults(stored)) {
+    if (domain::tenant::is_secret_setting(key)) settings.set(key, std::string("(set)"));
+    else settings.set(key, value);
+  }
+  out->set("settings", settings);
+  if (entry.cloned_from().has_tenant_id()) out->set("clonedFromTenant", entry.cloned_from().tenant_id());
+  if (entry.cloned_from().has_template_name()) out->set("clonedFromTemplate", entry.cloned_from().template_name());
   return out;
 }
 
@@ -147,6 +170,140 @@ std::optional<HttpResponse> authorize(const HttpRequest& request, const Principa
     return std::nullopt;
   }
   return http::error_response(request, 403, "forbidden", "the principal's roles do not allow this");
+}
+
+namespace {
+
+v1::AccessRecord access_record(const HttpRequest& request, const Principal& principal, const std::string& target,
+                               const std::string& resolved_by, int64_t now_us) {
+  v1::AccessRecord record;
+  record.set_occurred_at_us(now_us);
+  record.set_request_id(request.request_id);
+  record.set_subject(principal.subject);
+  record.set_principal_tenant_id(principal.tenant_id);
+  for (Role role : principal.roles) record.add_roles(http::auth::to_string(role));
+  record.set_credential(principal.credential);
+  record.set_key_id(principal.key_id);
+  record.set_target_tenant_id(target);
+  record.set_resolved_by(resolved_by);
+  record.set_method(request.method);
+  record.set_path(request.path);
+  return record;
+}
+
+void audit_denial(GatewayDeps& deps, const HttpRequest& request, const Principal& principal, const std::string& target,
+                  const std::string& resolved_by, const std::string& reason) {
+  if (!deps.audit) return;
+  auto record = access_record(request, principal, target, resolved_by, deps.now_us());
+  record.set_outcome(v1::ACCESS_OUTCOME_DENIED);
+  record.set_reason(reason);
+  deps.audit->record_denial(record);
+}
+
+}  // namespace
+
+std::string error_type_of(const HttpResponse& response) {
+  if (response.status < 400) return "";
+  // The envelope's error.type, without parsing the whole body back.
+  const auto at = response.body.find("\"type\":\"");
+  if (at == std::string::npos) return "";
+  const auto start = at + 8;
+  return response.body.substr(start, response.body.find('"', start) - start);
+}
+
+HttpResponse run_claiming(GatewayDeps& deps, const HttpRequest& request, v1::NameKind kind, const std::string& name,
+                          const std::string& field, v1::CommandEnvelope command, const Principal& principal,
+                          int success_status, const std::string& success_message) {
+  if (!deps.names || name.empty()) {
+    return run_command(deps, request, std::move(command), principal, success_status, success_message);
+  }
+  const std::string tenant_id = command.tenant_id();
+  auto claimed = deps.names->claim(kind, name, tenant_id, "request " + request.request_id, deps.now_us());
+  if (!claimed) return http::error_response(request, 503, "unavailable", "names: " + claimed.error().message);
+  if (*claimed == commands::ClaimOutcome::taken) {
+    return http::error_response(request, 409, "already_exists", field + " '" + name + "' is taken by another tenant",
+                                {{field, "is taken by another tenant"}});
+  }
+  auto response = run_command(deps, request, std::move(command), principal, success_status, success_message);
+  const std::string type = error_type_of(response);
+  // Refused: the name goes back, unless the refusal says the tenant already has it (a
+  // repeated registration, a domain added twice). No answer (503/504): the command may
+  // still run, so the claim stays with the tenant id a retry will use.
+  const bool refused = response.status >= 400 && response.status < 500;
+  if (refused && type != "already_exists" && type != "idempotency_conflict") {
+    (void)deps.names->release(kind, name, tenant_id, "refused " + request.request_id, deps.now_us());
+  }
+  return response;
+}
+
+std::expected<TenantAccess, HttpResponse> access_tenant(GatewayDeps& deps, const HttpRequest& request,
+                                                        const std::vector<Role>& platform_roles, OwnTenant own) {
+  auto principal = authenticate(deps, request);
+  if (!principal) return std::unexpected(principal.error());
+  TenantAccess access;
+  std::string resolved_by = "path_id";
+  if (auto id = request.path_params.find("id"); id != request.path_params.end()) {
+    if (!well_formed_id(id->second)) {
+      return std::unexpected(
+          http::error_response(request, 400, "validation_error", "malformed tenant id", {{"id", "malformed"}}));
+    }
+    access.tenant_id = id->second;
+  } else {
+    ResolutionDenial denial;
+    denial.method = ResolutionMethod::token;
+    auto resolved = resolve_tenant(request, *principal, deps.resolution, deps.directory, &denial);
+    if (!resolved) {
+      if (!denial.named.empty() || !denial.target_tenant_id.empty()) {
+        audit_denial(deps, request, *principal, denial.target_tenant_id.empty() ? denial.named : denial.target_tenant_id,
+                     resolution_method_name(denial.method), "tenant_mismatch");
+      }
+      return std::unexpected(resolved.error());
+    }
+    access.tenant_id = resolved->tenant_id;
+    access.resolved = true;
+    resolved_by = resolution_method_name(resolved->method);
+  }
+  if (auto denied = authorize(request, *principal, platform_roles, access.tenant_id, own != OwnTenant::none)) {
+    audit_denial(deps, request, *principal, access.tenant_id, resolved_by, error_type_of(*denied));
+    return std::unexpected(*denied);
+  }
+  // tenant_member is refused where only the tenant's admins may act.
+  if (own == OwnTenant::admin && !principal->is_platform() && principal->has(Role::tenant_member) &&
+      !principal->has(Role::tenant_admin) &&
+      std::none_of(platform_roles.begin(), platform_roles.end(), [&](Role r) { return principal->has(r); })) {
+    audit_denial(deps, request, *principal, access.tenant_id, resolved_by, "forbidden");
+    return std::unexpected(http::error_response(request, 403, "forbidden", "only the tenant's admins may do this"));
+  }
+  log::Result<std::shared_ptr<const TenantContext>> context;
+  if (deps.contexts) {
+    context = deps.contexts->get(access.tenant_id);
+  } else {
+    TenantContextCache uncached(deps.directory, 1);
+    context = uncached.get(access.tenant_id);
+  }
+  if (!context) return std::unexpected(http::error_response(request, 500, "internal_error", context.error().message));
+  if (!*context) {
+    return std::unexpected(http::error_response(request, 404, "tenant_not_found", "no tenant " + access.tenant_id));
+  }
+  const bool status_rules = access.resolved || !principal->is_platform();
+  if (status_rules && (*context)->status == v1::TENANT_STATUS_DELETED) {
+    return std::unexpected(
+        http::error_response(request, 404, "tenant_deleted", "tenant " + access.tenant_id + " is deleted"));
+  }
+  if (status_rules && (*context)->status == v1::TENANT_STATUS_SUSPENDED) {
+    return std::unexpected(http::error_response(request, 403, "tenant_suspended",
+                                                "tenant " + access.tenant_id + " is suspended: " +
+                                                    (*context)->suspension_reason,
+                                                {{"tenant", (*context)->suspension_reason}}));
+  }
+  if (principal->is_platform() && deps.audit) {
+    auto record = access_record(request, *principal, access.tenant_id, resolved_by, deps.now_us());
+    record.set_outcome(v1::ACCESS_OUTCOME_PLATFORM_ACTING);
+    deps.audit->record_platform_access(record);
+  }
+  access.principal = std::move(*principal);
+  access.context = std::move(*context);
+  return access;
 }
 
 // The request body as a JSON object with only `allowed` keys, or the response that

@@ -17,9 +17,12 @@
 #include <vector>
 
 #include "commands/command_client.h"
+#include "commands/name_registry.h"
 #include "connectors/http/auth/api_keys.h"
 #include "connectors/http/auth/jwt_verifier.h"
 #include "connectors/http/http_server.h"
+#include "gateway/access_audit.h"
+#include "gateway/tenant_context.h"
 #include "gateway/tenant_resolution.h"
 #include "projections/tenant_directory/tenant_directory.h"
 #include "tenantry/v1/tenant.pb.h"
@@ -35,6 +38,12 @@ struct GatewayDeps {
   ResolutionOptions resolution;
   // Null: API keys are not accepted (only Bearer tokens).
   http::auth::ApiKeyRegistry* api_keys = nullptr;
+  // Null: every request reads the tenant's context from the directory.
+  TenantContextCache* contexts = nullptr;
+  // Null: access is not audited (tools and tests that do not need it).
+  AccessAudit* audit = nullptr;
+  // Null: slugs and domains are not reserved platform-wide (each tenant decides alone).
+  commands::NameRegistry* names = nullptr;
 };
 
 // The roles most endpoints allow, as lists an endpoint names in its table.
@@ -52,6 +61,7 @@ const char* tier_name(v1::IsolationTier tier);
 std::optional<v1::IsolationTier> tier_from(std::string_view name);
 const char* status_name(v1::TenantStatus status);
 std::optional<v1::TenantStatus> status_from(std::string_view name);
+// The tenant as the API shows it; settings with defaults filled in.
 Poco::JSON::Object::Ptr tenant_json(const v1::TenantDirectoryEntry& entry);
 
 // Who is calling ("Authorization: Bearer <jwt>", or an API key as
@@ -67,6 +77,29 @@ std::optional<http::HttpResponse> authorize(const http::HttpRequest& request, co
                                             const std::vector<http::auth::Role>& allowed,
                                             const std::string& tenant_id, bool tenant_roles_on_own);
 
+// Which tenant roles an endpoint allows on the principal's own tenant.
+enum class OwnTenant { none, admin, admin_or_member };
+
+// A request allowed to act on one tenant, with that tenant's context.
+struct TenantAccess {
+  http::auth::Principal principal;
+  std::string tenant_id;
+  std::shared_ptr<const TenantContext> context;  // never null
+  bool resolved = false;  // named by resolution (/v1/tenant, /t/{slug}/...), not by /v1/tenants/{id}
+};
+
+// Everything a tenant-scoped endpoint checks, in order: who is calling; which tenant
+// the request is for (path parameter "id", else the resolution chain); whether the
+// principal may act on it (refusals are audited); whether the tenant exists (404);
+// and its status: a tenant-bound principal of a suspended tenant gets 403
+// tenant_suspended with the reason, of a deleted one 404 tenant_deleted. The
+// resolved forms (/v1/tenant, /t/{slug}/...) are the tenant's own surface and apply
+// the status rules to everyone; platform principals manage tenants in any status
+// through /v1/tenants/{id}. A platform principal's access is audited as such.
+std::expected<TenantAccess, http::HttpResponse> access_tenant(GatewayDeps& deps, const http::HttpRequest& request,
+                                                              const std::vector<http::auth::Role>& platform_roles,
+                                                              OwnTenant own);
+
 // The request body as a JSON object with only `allowed` keys, or the 400 that names
 // what is wrong.
 std::expected<Poco::JSON::Object::Ptr, http::HttpResponse> json_body(const http::HttpRequest& request,
@@ -79,6 +112,19 @@ std::optional<std::string> text(const Poco::JSON::Object::Ptr& object, const std
 
 // A command envelope for `tenant_id` carrying `body` (type name from its descriptor).
 v1::CommandEnvelope command_for(const std::string& tenant_id, const google::protobuf::Message& body);
+
+// The error type of a response made by error_response ("" for a success).
+std::string error_type_of(const http::HttpResponse& response);
+
+// Runs `command` under a platform-wide claim on a name (slug or domain) for
+// `tenant_id`: claims it first (409 already_exists on `field` when another tenant
+// holds it), then runs the command, and gives the claim up again when the command is
+// refused for any reason but the tenant already having it. Without a registry in
+// `deps`, just runs the command.
+http::HttpResponse run_claiming(GatewayDeps& deps, const http::HttpRequest& request, v1::NameKind kind,
+                                const std::string& name, const std::string& field, v1::CommandEnvelope command,
+                                const http::auth::Principal& principal, int success_status,
+                                const std::string& success_message);
 
 // Sends the command (Idempotency-Key header as its id, If-Match as its expected
 // version, the principal as its actor) and answers with its reply mapped onto HTTP.

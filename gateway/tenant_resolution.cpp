@@ -5,9 +5,7 @@
 
 namespace tenantry::gateway {
 
-namespace {
-
-const char* method_name(ResolutionMethod method) {
+const char* resolution_method_name(ResolutionMethod method) {
   switch (method) {
     case ResolutionMethod::token: return "token";
     case ResolutionMethod::path: return "path";
@@ -17,6 +15,10 @@ const char* method_name(ResolutionMethod method) {
   }
   return "unknown";
 }
+
+namespace {
+
+const char* method_name(ResolutionMethod method) { return resolution_method_name(method); }
 
 // The Host header without port, lower-cased, without a trailing dot.
 std::string host_of(const http::HttpRequest& request) {
@@ -121,7 +123,8 @@ std::expected<std::vector<ResolutionMethod>, std::string> parse_resolution_order
 std::expected<ResolvedTenant, http::HttpResponse> resolve_tenant(const http::HttpRequest& request,
                                                                  const http::auth::Principal& principal,
                                                                  const ResolutionOptions& options,
-                                                                 projections::TenantDirectory& directory) {
+                                                                 projections::TenantDirectory& directory,
+                                                                 ResolutionDenial* denial) {
   std::optional<ResolvedTenant> chosen;
   std::string chosen_named;
   for (ResolutionMethod method : options.order) {
@@ -130,6 +133,7 @@ std::expected<ResolvedTenant, http::HttpResponse> resolve_tenant(const http::Htt
     if (!target->present) continue;
     // A foreign target is refused before anything says whether it exists.
     if (!principal.is_platform() && target->tenant_id != principal.tenant_id) {
+      if (denial) *denial = ResolutionDenial{target->tenant_id, target->named, method};
       return std::unexpected(http::error_response(request, 403, "tenant_mismatch",
                                                   "the principal is bound to another tenant"));
     }

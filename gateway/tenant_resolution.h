@@ -34,10 +34,21 @@ struct ResolvedTenant {
   ResolutionMethod method;
 };
 
+const char* resolution_method_name(ResolutionMethod method);
+
+// Set when the request was refused because it targets another tenant than the
+// principal's: what it reached for, for the audit record.
+struct ResolutionDenial {
+  std::string target_tenant_id;  // empty when the target names no known tenant
+  std::string named;             // what the request said
+  ResolutionMethod method = ResolutionMethod::token;
+};
+
 // The tenant the request is for, or the response that says why there is none.
 std::expected<ResolvedTenant, http::HttpResponse> resolve_tenant(const http::HttpRequest& request,
                                                                  const http::auth::Principal& principal,
                                                                  const ResolutionOptions& options,
-                                                                 projections::TenantDirectory& directory);
+                                                                 projections::TenantDirectory& directory,
+                                                                 ResolutionDenial* denial = nullptr);
 
 }  // namespace tenantry::gateway

@@ -5,6 +5,8 @@
 
 #include <sstream>
 
+#include "domain/tenant/slug.h"
+
 namespace tenantry::gateway {
 
 namespace {
@@ -55,51 +57,295 @@ HttpResponse register_tenant(GatewayDeps& deps, const HttpRequest& request) {
   if (id && !well_formed_id(*id)) errors.push_back({"id", "must be 1-128 of [A-Za-z0-9._:-]"});
   if (!errors.empty()) return http::error_response(request, 400, "validation_error", "the body has invalid fields", errors);
   const std::string tenant_id = id.value_or(random_id("t-"));
-  return run_command(deps, request, command_for(tenant_id, registration), *principal, 201, "tenant registered");
+  // A slug the decider would refuse is never claimed: its refusal comes from the decider.
+  const std::string claim = domain::tenant::check_slug(registration.slug()) ? registration.slug() : "";
+  return run_claiming(deps, request, v1::NAME_KIND_SLUG, claim, "slug", command_for(tenant_id, registration), *principal,
+                      201, "tenant registered");
+}
+
+// name=value pairs of a query string, percent-decoded; a malformed pair is a field error.
+std::vector<std::pair<std::string, std::string>> query_pairs(const std::string& query, std::vector<FieldDetail>& errors) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  std::istringstream in(query);
+  for (std::string pair; std::getline(in, pair, '&');) {
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    const std::string name = pair.substr(0, eq);
+    try {
+      pairs.emplace_back(name, eq == std::string::npos ? "" : Poco::URI("?" + pair.substr(eq + 1)).getQuery());
+    } catch (const Poco::Exception&) {
+      errors.push_back({name, "malformed percent-encoding"});
+    }
+  }
+  return pairs;
+}
+
+std::optional<size_t> parse_limit(const std::string& value) {
+  try {
+    size_t used = 0;
+    const long limit = std::stol(value, &used);
+    if (used != value.size() || limit < 1 || limit > static_cast<long>(projections::kPageSizeMax)) return std::nullopt;
+    return static_cast<size_t>(limit);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// The tenant's directory entry, read again (the context says it exists).
+HttpResponse show_tenant(GatewayDeps& deps, const HttpRequest& request, const TenantAccess& access) {
+  auto entry = deps.directory.get(access.tenant_id);
+  if (!entry) return http::error_response(request, 500, "internal_error", entry.error().message);
+  if (!*entry) return http::error_response(request, 404, "tenant_not_found", "no tenant " + access.tenant_id);
+  return http::ok_response(request, 200, "tenant", stringify(tenant_json(**entry)));
 }
 
 HttpResponse get_tenant(GatewayDeps& deps, const HttpRequest& request) {
-  auto principal = authenticate(deps, request);
-  if (!principal) return principal.error();
-  const std::string& id = request.path_params.at("id");
-  if (auto denied = authorize(request, *principal, kPlatformReaders, id, true)) return *denied;
-  auto entry = deps.directory.get(id);
-  if (!entry) return http::error_response(request, 500, "internal_error", entry.error().message);
-  if (!*entry) return http::error_response(request, 404, "not_found", "no tenant " + id);
-  return http::ok_response(request, 200, "tenant", stringify(tenant_json(**entry)));
+  auto access = access_tenant(deps, request, kPlatformReaders, OwnTenant::admin_or_member);
+  if (!access) return access.error();
+  return show_tenant(deps, request, *access);
 }
 
-HttpResponse current_tenant(GatewayDeps& deps, const HttpRequest& request) {
-  auto principal = authenticate(deps, request);
-  if (!principal) return principal.error();
-  auto resolved = resolve_tenant(request, *principal, deps.resolution, deps.directory);
-  if (!resolved) return resolved.error();
-  if (auto denied = authorize(request, *principal, kPlatformReaders, resolved->tenant_id, true)) return *denied;
-  auto entry = deps.directory.get(resolved->tenant_id);
-  if (!entry) return http::error_response(request, 500, "internal_error", entry.error().message);
-  if (!*entry) return http::error_response(request, 404, "not_found", "no tenant " + resolved->tenant_id);
-  return http::ok_response(request, 200, "tenant", stringify(tenant_json(**entry)));
+// settings: {"key": "value"} sets, {"key": null} unsets (the default applies again).
+HttpResponse configure_tenant(GatewayDeps& deps, const HttpRequest& request) {
+  auto access = access_tenant(deps, request, kPlatformWriters, OwnTenant::admin);
+  if (!access) return access.error();
+  auto body = json_body(request, {"displayName", "plan", "adminContact", "settings"});
+  if (!body) return body.error();
+  std::vector<FieldDetail> errors;
+  v1::ConfigureTenant change;
+  if (auto name = text(*body, "displayName", "displayName", errors)) change.set_display_name(*name);
+  if (auto plan = text(*body, "plan", "plan", errors)) {
+    // A tenant's own admins configure the tenant; the plan is the platform's to set.
+    if (!access->principal.is_platform()) errors.push_back({"plan", "only platform roles change the plan"});
+    else change.set_plan(*plan);
+  }
+  if ((*body)->has("adminContact")) {
+    auto contact = (*body)->getObject("adminContact");
+    if (!contact) {
+      errors.push_back({"adminContact", "must be an object with name and email"});
+    } else {
+      for (const auto& name : contact->getNames()) {
+        if (name != "name" && name != "email") errors.push_back({"adminContact." + name, "unknown field"});
+      }
+      change.mutable_admin_contact()->set_name(text(contact, "name", "adminContact.name", errors).value_or(""));
+      change.mutable_admin_contact()->set_email(text(contact, "email", "adminContact.email", errors).value_or(""));
+    }
+  }
+  if ((*body)->has("settings")) {
+    auto settings = (*body)->getObject("settings");
+    if (!settings) {
+      errors.push_back({"settings", "must be an object of strings (null unsets)"});
+    } else {
+      for (const auto& name : settings->getNames()) {
+        if (settings->isNull(name)) change.add_unset_settings(name);
+        else if (auto value = text(settings, name, "settings." + name, errors)) (*change.mutable_set_settings())[name] = *value;
+      }
+    }
+  }
+  if (!errors.empty()) return http::error_response(request, 400, "validation_error", "the body has invalid fields", errors);
+  return run_command(deps, request, command_for(access->tenant_id, change), access->principal, 200, "tenant configured");
 }
 
+HttpResponse request_deletion(GatewayDeps& deps, const HttpRequest& request) {
+  auto access = access_tenant(deps, request, kPlatformWriters, OwnTenant::admin);
+  if (!access) return access.error();
+  v1::RequestTenantDeletion deletion;
+  if (!request.body.empty()) {
+    auto body = json_body(request, {"gracePeriodDays"});
+    if (!body) return body.error();
+    if ((*body)->has("gracePeriodDays")) {
+      const auto days = (*body)->get("gracePeriodDays");
+      if (!days.isInteger() || days.convert<int64_t>() < 0 || days.convert<int64_t>() > 90) {
+        return http::error_response(request, 400, "validation_error", "the body has invalid fields",
+                                    {{"gracePeriodDays", "must be an integer from 0 to 90"}});
+      }
+      deletion.set_grace_period_days(days.convert<uint32_t>());
+    }
+  }
+  return run_command(deps, request, command_for(access->tenant_id, deletion), access->principal, 202,
+                     "tenant deletion requested");
+}
+
+HttpResponse cancel_deletion(GatewayDeps& deps, const HttpRequest& request) {
+  auto access = access_tenant(deps, request, kPlatformWriters, OwnTenant::admin);
+  if (!access) return access.error();
+  return run_command(deps, request, command_for(access->tenant_id, v1::CancelTenantDeletion()), access->principal, 200,
+                     "tenant deletion cancelled");
+}
+
+HttpResponse add_domain(GatewayDeps& deps, const HttpRequest& request) {
+  auto access = access_tenant(deps, request, kPlatformWriters, OwnTenant::admin);
+  if (!access) return access.error();
+  auto body = json_body(request, {"domain"});
+  if (!body) return body.error();
+  std::vector<FieldDetail> errors;
+  v1::AddCustomDomain add;
+  add.set_domain(text(*body, "domain", "domain", errors).value_or(""));
+  if (!errors.empty()) return http::error_response(request, 400, "validation_error", "the body has invalid fields", errors);
+  const std::string claim = domain::tenant::check_domain_name(add.domain()) ? add.domain() : "";
+  return run_claiming(deps, request, v1::NAME_KIND_DOMAIN, claim, "domain", command_for(access->tenant_id, add),
+                      access->principal, 201, "custom domain added; publish its verificationToken, then have it verified");
+}
+
+// Called by whatever checked the tenant's DNS (an operator or a verification worker),
+// never by the tenant itself: presenting the token proves nothing when the tenant can
+// read it from this API.
+HttpResponse verify_domain(GatewayDeps& deps, const HttpRequest& request) {
+  auto access = access_tenant(deps, request, kPlatformWriters, OwnTenant::none);
+  if (!access) return access.error();
+  auto body = json_body(request, {"token"});
+  if (!body) return body.error();
+  std::vector<FieldDetail> errors;
+  v1::VerifyCustomDomain verify;
+  verify.set_domain(request.path_params.at("domain"));
+  verify.set_presented_token(text(*body, "token", "token", errors).value_or(""));
+  if (!errors.empty()) return http::error_response(request, 400, "validation_error", "the body has invalid fields", errors);
+  return run_command(deps, request, command_for(access->tenant_id, verify), access->principal, 200,
+                     "custom domain verified");
+}
+
+HttpResponse remove_domain(GatewayDeps& deps, const HttpRequest& request) {
+  auto access = access_tenant(deps, request, kPlatformWriters, OwnTenant::admin);
+  if (!access) return access.error();
+  v1::RemoveCustomDomain remove;
+  remove.set_domain(request.path_params.at("domain"));
+  auto response = run_command(deps, request, command_for(access->tenant_id, remove), access->principal, 200,
+                              "custom domain removed");
+  if (deps.names && response.status == 200) {
+    (void)deps.names->release(v1::NAME_KIND_DOMAIN, remove.domain(), access->tenant_id,
+                              "removed " + request.request_id, deps.now_us());
+  }
+  return response;
+}
+
+HttpResponse tenant_operations(GatewayDeps& deps, const HttpRequest& request) {
+  auto access = access_tenant(deps, request, kPlatformReaders, OwnTenant::admin);
+  if (!access) return access.error();
+  size_t limit = projections::kPageSizeDefault;
+  std::string cursor;
+  std::vector<FieldDetail> errors;
+  for (const auto& [name, value] : query_pairs(request.query, errors)) {
+    if (name == "limit") {
+      if (auto parsed = parse_limit(value)) limit = *parsed;
+      else errors.push_back({"limit", "must be 1 to " + std::to_string(projections::kPageSizeMax)});
+    } else if (name == "cursor") {
+      cursor = value;
+    } else {
+      errors.push_back({name, "unknown query parameter"});
+    }
+  }
+  if (!errors.empty()) return http::error_response(request, 400, "validation_error", "invalid query parameters", errors);
+  auto page = deps.directory.operations(access->tenant_id, limit, cursor);
+  if (!page) {
+    if (page.error().code == log::ErrorCode::invalid_argument) {
+      return http::error_response(request, 400, "validation_error", page.error().message, {{"cursor", "invalid"}});
+    }
+    return http::error_response(request, 500, "internal_error", page.error().message);
+  }
+  Poco::JSON::Array operations;
+  for (const auto& op : page->entries) {
+    Poco::JSON::Object one;
+    one.set("sequence", static_cast<uint64_t>(op.sequence()));
+    one.set("eventType", op.event_type());
+    one.set("eventId", op.event_id());
+    one.set("occurredAtUs", op.occurred_at_us());
+    one.set("commandId", op.command_id());
+    one.set("correlationId", op.correlation_id());
+    Poco::JSON::Object actor;
+    actor.set("kind", op.actor().kind());
+    actor.set("id", op.actor().id());
+    actor.set("tenantId", op.actor().tenant_id());
+    actor.set("role", op.actor().role());
+    one.set("actor", actor);
+    if (op.payload_unreadable()) one.set("payloadUnreadable", true);
+    operations.add(one);
+  }
+  Poco::JSON::Object data;
+  data.set("operations", operations);
+  data.set("nextCursor", page->next_cursor);
+  return http::ok_response(request, 200, "operations", stringify(data));
+}
+
+// The source tenant's state, as the clone command carries it.
+v1::TenantSnapshot snapshot_of(const v1::TenantDirectoryEntry& entry) {
+  v1::TenantSnapshot snapshot;
+  snapshot.set_tenant_id(entry.tenant_id());
+  snapshot.set_plan(entry.plan());
+  snapshot.set_isolation_tier(entry.isolation_tier());
+  snapshot.set_region(entry.region());
+  snapshot.set_status(entry.status());
+  for (const auto& [key, value] : entry.settings()) (*snapshot.mutable_settings())[key] = value;
+  return snapshot;
+}
+
+// POST /v1/tenants/{id}/clones (from a tenant) and POST /v1/templates/{name}/tenants.
+HttpResponse clone_tenant(GatewayDeps& deps, const HttpRequest& request) {
+  auto principal = authenticate(deps, request);
+  if (!principal) return principal.error();
+  const auto source_param = request.path_params.find("id");
+  const std::string source_id = source_param != request.path_params.end() ? source_param->second : "";
+  if (auto denied = authorize(request, *principal, kPlatformWriters, source_id, false)) return *denied;
+  auto body = json_body(request, {"id", "slug", "displayName", "adminContact", "region", "isolationTier"});
+  if (!body) return body.error();
+  std::vector<FieldDetail> errors;
+  v1::CloneTenant clone;
+  const auto id = text(*body, "id", "id", errors);
+  clone.set_slug(text(*body, "slug", "slug", errors).value_or(""));
+  clone.set_display_name(text(*body, "displayName", "displayName", errors).value_or(""));
+  clone.set_region(text(*body, "region", "region", errors).value_or(""));
+  if (auto tier = text(*body, "isolationTier", "isolationTier", errors)) {
+    if (auto parsed = tier_from(*tier)) clone.set_isolation_tier(*parsed);
+    else errors.push_back({"isolationTier", "must be shared, schema or dedicated"});
+  }
+  if ((*body)->has("adminContact")) {
+    auto contact = (*body)->getObject("adminContact");
+    if (!contact) {
+      errors.push_back({"adminContact", "must be an object with name and email"});
+    } else {
+      clone.mutable_admin_contact()->set_name(text(contact, "name", "adminContact.name", errors).value_or(""));
+      clone.mutable_admin_contact()->set_email(text(contact, "email", "adminContact.email", errors).value_or(""));
+    }
+  }
+  if (id && !well_formed_id(*id)) errors.push_back({"id", "must be 1-128 of [A-Za-z0-9._:-]"});
+  if (!errors.empty()) return http::error_response(request, 400, "validation_error", "the body has invalid fields", errors);
+  if (auto source = request.path_params.find("id"); source != request.path_params.end()) {
+    auto entry = deps.directory.get(source->second);
+    if (!entry) return http::error_response(request, 500, "internal_error", entry.error().message);
+    if (!*entry || (*entry)->status() == v1::TENANT_STATUS_DELETED) {
+      return http::error_response(request, 404, "tenant_not_found", "no tenant " + source->second + " to clone");
+    }
+    *clone.mutable_source_tenant() = snapshot_of(**entry);
+  } else {
+    clone.set_template_name(request.path_params.at("name"));
+  }
+  const std::string claim = domain::tenant::check_slug(clone.slug()) ? clone.slug() : "";
+  return run_claiming(deps, request, v1::NAME_KIND_SLUG, claim, "slug", command_for(id.value_or(random_id("t-")), clone),
+                      *principal, 201, "tenant cloned");
+}
+
+// Filters (status, plan, isolationTier, region, createdFrom, createdBefore), a page
+// (limit, cursor); q=prefix searches slugs and names instead; format=csv|ndjson
+// streams every match as an export instead of a page.
 HttpResponse list_tenants(GatewayDeps& deps, const HttpRequest& request) {
   auto principal = authenticate(deps, request);
   if (!principal) return principal.error();
   if (auto denied = authorize(request, *principal, kPlatformReaders, "", false)) return *denied;
   if (!principal->is_platform()) return http::error_response(request, 403, "forbidden", "listing is for platform roles");
   projections::ListQuery query;
+  std::optional<std::string> search;
+  std::optional<projections::ExportFormat> format;
   std::vector<FieldDetail> errors;
-  std::istringstream pairs(request.query);
-  for (std::string pair; std::getline(pairs, pair, '&');) {
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    const std::string name = pair.substr(0, eq);
-    std::string value;
+  auto time_us = [&errors](const std::string& name, const std::string& value) -> std::optional<int64_t> {
     try {
-      value = eq == std::string::npos ? "" : Poco::URI("?" + pair.substr(eq + 1)).getQuery();
-    } catch (const Poco::Exception&) {
-      errors.push_back({name, "malformed percent-encoding"});
-      continue;
+      size_t used = 0;
+      const int64_t parsed = std::stoll(value, &used);
+      if (used == value.size()) return parsed;
+    } catch (const std::exception&) {
     }
+    errors.push_back({name, "must be microseconds since the epoch"});
+    return std::nullopt;
+  };
+  for (const auto& [name, value] : query_pairs(request.query, errors)) {
     if (name == "status") {
       if (auto status = status_from(value)) query.status = *status;
       else errors.push_back({"status", "must be active, suspended, pending_deletion or deleted"});
@@ -110,22 +356,44 @@ HttpResponse list_tenants(GatewayDeps& deps, const HttpRequest& request) {
     } else if (name == "isolationTier") {
       if (auto tier = tier_from(value)) query.isolation_tier = *tier;
       else errors.push_back({"isolationTier", "must be shared, schema or dedicated"});
+    } else if (name == "createdFrom") {
+      query.created_from_us = time_us(name, value);
+    } else if (name == "createdBefore") {
+      query.created_before_us = time_us(name, value);
     } else if (name == "limit") {
-      try {
-        const long limit = std::stol(value);
-        if (limit < 1 || limit > static_cast<long>(projections::kPageSizeMax)) throw std::out_of_range("limit");
-        query.page_size = static_cast<size_t>(limit);
-      } catch (const std::exception&) {
-        errors.push_back({"limit", "must be 1 to " + std::to_string(projections::kPageSizeMax)});
-      }
+      if (auto limit = parse_limit(value)) query.page_size = *limit;
+      else errors.push_back({"limit", "must be 1 to " + std::to_string(projections::kPageSizeMax)});
     } else if (name == "cursor") {
       query.cursor = value;
+    } else if (name == "q") {
+      if (value.empty() || value.size() > 128) errors.push_back({"q", "must be 1 to 128 characters"});
+      else search = value;
+    } else if (name == "format") {
+      if (value == "csv") format = projections::ExportFormat::csv;
+      else if (value == "ndjson") format = projections::ExportFormat::ndjson;
+      else errors.push_back({"format", "must be csv or ndjson"});
     } else {
       errors.push_back({name, "unknown query parameter"});
     }
   }
+  if (search && format) errors.push_back({"format", "exports take filters, not q"});
   if (!errors.empty()) return http::error_response(request, 400, "validation_error", "invalid query parameters", errors);
-  auto page = deps.directory.list(query);
+
+  if (format) {
+    HttpResponse response;
+    response.status = 200;
+    response.content_type = *format == projections::ExportFormat::csv ? "text/csv; charset=utf-8" : "application/x-ndjson";
+    response.headers["X-Request-ID"] = request.request_id;
+    response.headers["Content-Disposition"] =
+        std::string("attachment; filename=\"tenants.") + (*format == projections::ExportFormat::csv ? "csv" : "ndjson") + "\"";
+    auto& directory = deps.directory;
+    response.stream = [&directory, query, export_format = *format](const http::BodyWriter& write) {
+      auto exported = directory.export_rows(query, export_format, [&write](std::string_view chunk) { return write(chunk); });
+      return exported.has_value();
+    };
+    return response;
+  }
+  auto page = search ? deps.directory.search(*search, query.page_size, query.cursor) : deps.directory.list(query);
   if (!page) {
     if (page.error().code == log::ErrorCode::invalid_argument) {
       return http::error_response(request, 400, "validation_error", page.error().message, {{"cursor", "invalid"}});
@@ -141,11 +409,8 @@ HttpResponse list_tenants(GatewayDeps& deps, const HttpRequest& request) {
 }
 
 HttpResponse change_status(GatewayDeps& deps, const HttpRequest& request, bool suspend) {
-  auto principal = authenticate(deps, request);
-  if (!principal) return principal.error();
-  const std::string& id = request.path_params.at("id");
-  if (auto denied = authorize(request, *principal, kPlatformWriters, id, false)) return *denied;
-  if (!well_formed_id(id)) return http::error_response(request, 400, "validation_error", "malformed tenant id", {{"id", "malformed"}});
+  auto access = access_tenant(deps, request, kPlatformWriters, OwnTenant::none);
+  if (!access) return access.error();
   if (suspend) {
     auto body = json_body(request, {"reason"});
     if (!body) return body.error();
@@ -153,9 +418,11 @@ HttpResponse change_status(GatewayDeps& deps, const HttpRequest& request, bool s
     v1::SuspendTenant suspension;
     suspension.set_reason(text(*body, "reason", "reason", errors).value_or(""));
     if (!errors.empty()) return http::error_response(request, 400, "validation_error", "the body has invalid fields", errors);
-    return run_command(deps, request, command_for(id, suspension), *principal, 200, "tenant suspended");
+    return run_command(deps, request, command_for(access->tenant_id, suspension), access->principal, 200,
+                       "tenant suspended");
   }
-  return run_command(deps, request, command_for(id, v1::ReactivateTenant()), *principal, 200, "tenant reactivated");
+  return run_command(deps, request, command_for(access->tenant_id, v1::ReactivateTenant()), access->principal, 200,
+                     "tenant reactivated");
 }
 
 }  // namespace
@@ -165,21 +432,55 @@ std::vector<http::Route> tenant_routes(GatewayDeps& deps) {
   const std::vector<std::string> readers = {"platform_admin", "operator", "analyst", "auditor"};
   const std::vector<std::string> own = {"platform_admin", "operator", "analyst", "auditor", "tenant_admin (own)",
                                         "tenant_member (own)"};
-  return {
-      {"POST", "/v1/tenants", [&deps](const HttpRequest& r) { return register_tenant(deps, r); },
-       "Register a tenant (Idempotency-Key: the command id)", writers},
-      {"GET", "/v1/tenants", [&deps](const HttpRequest& r) { return list_tenants(deps, r); },
-       "List tenants (status, plan, isolationTier, region, limit, cursor)", readers},
-      {"GET", "/v1/tenants/{id}", [&deps](const HttpRequest& r) { return get_tenant(deps, r); }, "Get a tenant", own},
+  const std::vector<std::string> admins = {"platform_admin", "operator", "tenant_admin (own)"};
+  const std::vector<std::string> own_readers = {"platform_admin", "operator", "analyst", "auditor", "tenant_admin (own)"};
+  auto bind = [&deps](HttpResponse (*handler)(GatewayDeps&, const HttpRequest&)) {
+    return [&deps, handler](const HttpRequest& r) { return handler(deps, r); };
+  };
+  std::vector<http::Route> routes = {
+      {"POST", "/v1/tenants", bind(register_tenant), "Register a tenant (Idempotency-Key: the command id)", writers},
+      {"GET", "/v1/tenants", bind(list_tenants),
+       "List tenants (status, plan, isolationTier, region, createdFrom, createdBefore, limit, cursor); "
+       "q=prefix searches slugs and names; format=csv|ndjson exports every match",
+       readers},
+      {"POST", "/v1/templates/{name}/tenants", bind(clone_tenant), "Register a tenant from a template", writers},
+      {"POST", "/v1/tenants/{id}/clones", bind(clone_tenant),
+       "Register a tenant as a copy of this one (settings and plan; never secrets or domains)", writers},
       {"POST", "/v1/tenants/{id}/suspend", [&deps](const HttpRequest& r) { return change_status(deps, r, true); },
        "Suspend a tenant with a reason (If-Match: expected version)", writers},
       {"POST", "/v1/tenants/{id}/reactivate", [&deps](const HttpRequest& r) { return change_status(deps, r, false); },
        "Reactivate a suspended tenant (If-Match: expected version)", writers},
-      {"GET", "/v1/tenant", [&deps](const HttpRequest& r) { return current_tenant(deps, r); },
-       "The tenant the request resolves to (subdomain, custom domain, X-Tenant-ID, token)", own},
-      {"GET", "/t/{slug}/v1/tenant", [&deps](const HttpRequest& r) { return current_tenant(deps, r); },
-       "The tenant named by the path prefix", own},
+      {"POST", "/v1/tenants/{id}/domains/{domain}/verify", bind(verify_domain),
+       "Mark a custom domain verified, with the token found in its DNS", writers},
   };
+  // The tenant-scoped endpoints, in each form a request can name its tenant: by id,
+  // and by resolution (subdomain, custom domain, X-Tenant-ID, token; or the /t/{slug}
+  // path prefix).
+  struct Scoped {
+    const char* method;
+    const char* suffix;
+    HttpResponse (*handler)(GatewayDeps&, const HttpRequest&);
+    const char* summary;
+    const std::vector<std::string>* roles;
+  };
+  const Scoped scoped[] = {
+      {"GET", "", get_tenant, "Get the tenant", &own},
+      {"PATCH", "", configure_tenant, "Configure the tenant (displayName, adminContact, settings; plan: platform roles)",
+       &admins},
+      {"GET", "/operations", tenant_operations, "The tenant's operation log: who did what, when, by which command",
+       &own_readers},
+      {"POST", "/domains", add_domain, "Add a custom domain (answers with the token to publish)", &admins},
+      {"DELETE", "/domains/{domain}", remove_domain, "Remove a custom domain", &admins},
+      {"POST", "/deletion", request_deletion, "Request the tenant's deletion (gracePeriodDays, default 30)", &admins},
+      {"DELETE", "/deletion", cancel_deletion, "Cancel a pending deletion", &admins},
+  };
+  for (const auto& route : scoped) {
+    for (const char* prefix : {"/v1/tenants/{id}", "/v1/tenant", "/t/{slug}/v1/tenant"}) {
+      routes.push_back({route.method, std::string(prefix) + route.suffix, bind(route.handler), route.summary,
+                        *route.roles});
+    }
+  }
+  return routes;
 }
 
 }  // namespace tenantry::gateway

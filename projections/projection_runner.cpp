@@ -71,6 +71,7 @@ log::Result<int64_t> ProjectionRunner::step(Partition& partition, std::chrono::m
              encode_offset(partition.reader->position()));
   if (auto written = store_.write(writes, options_.sync); !written) return std::unexpected(written.error());
   partition.applied = partition.reader->position();
+  model_.committed(batch->records);
   if (!batch->violations.empty()) {
     std::lock_guard lock(mutex_);
     for (auto& violation : batch->violations) {

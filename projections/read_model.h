@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "connectors/log/accepted_reader.h"
 #include "connectors/store/rocks_store.h"
@@ -18,6 +19,10 @@ class ReadModel {
   // batch). Must be deterministic: a rebuild from offset 0 must give the same keys.
   // Events of types it does not know are passed over.
   virtual log::Result<void> apply(const log::AcceptedRecord& event, store::StoreBatch& batch) = 0;
+  // Called once the batch holding `events` is written, from the runner's thread for
+  // that partition (several partitions' threads may call at once). For caches built on
+  // the model: what they hold of these events' keys is now stale.
+  virtual void committed(const std::vector<log::AcceptedRecord>& events) {}
 };
 
 }  // namespace tenantry::projections

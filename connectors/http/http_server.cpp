@@ -100,6 +100,18 @@ class Dispatch final : public Poco::Net::HTTPRequestHandler {
     out.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status));
     out.setContentType(response.content_type);
     for (const auto& [name, value] : response.headers) out.set(name, value);
+    if (response.stream) {
+      out.setChunkedTransferEncoding(true);
+      auto& body = out.send();
+      const bool complete = response.stream([&body](std::string_view piece) {
+        body.write(piece.data(), static_cast<std::streamsize>(piece.size()));
+        return static_cast<bool>(body);
+      });
+      // An aborted stream must not look complete: without the final empty chunk the
+      // client sees a truncated transfer, not a short file.
+      if (!complete) throw Poco::IOException("response stream aborted");
+      return;
+    }
     out.setContentLength(static_cast<std::streamsize>(response.body.size()));
     out.send() << response.body;
   }

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tenantry::http {
@@ -29,11 +30,18 @@ struct HttpRequest {
   int64_t received_at_us = 0;  // for meta.durationMs
 };
 
+// Hands a streamed body over piece by piece; returns false once the client is gone.
+using BodyWriter = std::function<bool(std::string_view piece)>;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::map<std::string, std::string> headers;
+  // When set, the body is produced by this function instead of `body` and sent with
+  // chunked transfer encoding as it is written, so a large export never sits in
+  // memory whole. It returns false to abort (the connection is then closed).
+  std::function<bool(const BodyWriter& write)> stream;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

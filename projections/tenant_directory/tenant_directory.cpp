@@ -209,7 +209,11 @@ domain::tenant::TenantState to_state(const TenantDirectoryEntry& entry) {
   state.status = entry.status();
   state.suspension_reason = entry.suspension_reason();
   state.deletion_due_at_us = entry.deletion_due_at_us();
-  for (const auto& domain : entry.custom_domains()) state.custom_domains[domain.domain()] = {"", domain.verified()};
+  for (const auto& domain : entry.custom_domains()) {
+    state.custom_domains[domain.domain()] = {domain.verification_token(), domain.verified()};
+  }
+  state.settings = domain::tenant::Settings(entry.settings().begin(), entry.settings().end());
+  state.admin_contact = {entry.admin_contact().name(), entry.admin_contact().email()};
   state.version = entry.version();
   state.created_at_us = entry.created_at_us();
   state.cloned_from = {entry.cloned_from().tenant_id(), entry.cloned_from().template_name()};
@@ -246,6 +250,7 @@ TenantDirectoryEntry to_entry(const domain::tenant::TenantState& state, const st
     auto& out = *entry.add_custom_domains();
     out.set_domain(name);
     out.set_verified(domain.verified);
+    out.set_verification_token(domain.verification_token);
     out.set_added_at_us(known != nullptr ? known->added_at_us() : now_us);
     if (domain.verified) out.set_verified_at_us(known != nullptr && known->verified() ? known->verified_at_us() : now_us);
   }
@@ -253,6 +258,11 @@ TenantDirectoryEntry to_entry(const domain::tenant::TenantState& state, const st
   if (!state.cloned_from.template_name.empty()) {
     entry.mutable_cloned_from()->set_template_name(state.cloned_from.template_name);
   }
+  for (const auto& [key, value] : state.settings) {
+    (*entry.mutable_settings())[key] = domain::tenant::is_secret_setting(key) ? std::string() : value;
+  }
+  entry.mutable_admin_contact()->set_name(state.admin_contact.name);
+  entry.mutable_admin_contact()->set_email(state.admin_contact.email);
   return entry;
 }
 
@@ -659,6 +669,11 @@ log::Result<void> TenantDirectoryModel::apply(const log::AcceptedRecord& accepte
                                             *decoded.event);
   write_entry(batch, *before, to_entry(state, *before, envelope));
   return {};
+}
+
+void TenantDirectoryModel::committed(const std::vector<log::AcceptedRecord>& events) {
+  if (!listener_) return;
+  for (const auto& event : events) listener_(event.envelope.tenant_id());
 }
 
 // ---- Queries -------------------------------------------------------------------------------

@@ -37,9 +37,17 @@ class TenantDirectoryModel final : public ReadModel {
  public:
   std::string name() const override { return kTenantDirectoryFamily; }
   log::Result<void> apply(const log::AcceptedRecord& event, store::StoreBatch& batch) override;
+  void committed(const std::vector<log::AcceptedRecord>& events) override;
+
+  // Told the id of each tenant whose entry a committed batch changed (set before the
+  // runner starts; called from runner threads, so it must be thread-safe).
+  void on_changed(std::function<void(std::string_view tenant_id)> listener) { listener_ = std::move(listener); }
 
   // The families to open the store with.
   static std::vector<std::string> store_families();
+
+ private:
+  std::function<void(std::string_view tenant_id)> listener_;
 };
 
 // Filters are ANDed; an unset filter matches everything. Results come in creation

@@ -232,7 +232,7 @@ TEST_CASE("settings: custom fields", "[domain]") {
   CHECK(errors[0].field == "settings");
 }
 
-TEST_CASE("settings: one error per bad key, all reported; changes are bounded", "[domain]") {
+TEST_CASE("settings: one error per bad key, all reported, and changes are bounded", "[domain]") {
   const auto errors = validate_settings(
       {{"general.timezone", "nowhere"}, {"theme.mode", "blue"}, {"general.currency", "EUR"}});
   REQUIRE(errors.size() == 2);

@@ -56,7 +56,7 @@ int register_tenant(uint16_t port, const std::string& bearer, int n) {
 
 }  // namespace
 
-TEST_CASE("serve: kill -9 during a stream of HTTP commands; every acknowledged command is there exactly once",
+TEST_CASE("serve: kill -9 during a stream of HTTP commands, and every acknowledged command is there exactly once",
           "[gateway][crash]") {
   tenantry::testing::ScratchDir dir;
   const std::vector<std::string> args = {TENANTRY_BINARY, "serve", "--http-port", "0", "--data-dir",

@@ -55,16 +55,51 @@ std::string registration(const std::string& id, const std::string& slug) {
          R"(","plan":"pro","isolationTier":"shared","region":"eu-west-1","adminContact":{"name":"A","email":"a@example.com"}})";
 }
 
-// The calls that target tenant `id` (slug `slug`), one per endpoint and resolution method.
-std::vector<Call> calls_targeting(const std::string& id, const std::string& slug) {
-  return {
-      {"GET", "/v1/tenants/" + id, {}, "", "GET /v1/tenants/{id}"},
-      {"POST", "/v1/tenants/" + id + "/suspend", {}, R"({"reason":"x"})", "POST suspend"},
-      {"POST", "/v1/tenants/" + id + "/reactivate", {}, "", "POST reactivate"},
-      {"GET", "/v1/tenant", {{"X-Tenant-ID", id}}, "", "GET /v1/tenant by X-Tenant-ID"},
-      {"GET", "/v1/tenant", {{"Host", slug + ".tenants.test"}}, "", "GET /v1/tenant by subdomain"},
-      {"GET", "/t/" + slug + "/v1/tenant", {}, "", "GET /t/{slug}/v1/tenant by path"},
+// Every tenant-scoped endpoint, in every form a request can name tenant `id` (slug
+// `slug`, verified custom domain `domain`): by id in the path, X-Tenant-ID, subdomain of
+// the base domain, custom domain, and the /t/{slug} path prefix.
+std::vector<Call> calls_targeting(const std::string& id, const std::string& slug, const std::string& domain) {
+  struct Form {
+    std::string prefix;
+    std::map<std::string, std::string> headers;
+    std::string label;
   };
+  const std::vector<Form> forms = {
+      {"/v1/tenants/" + id, {}, "by id"},
+      {"/v1/tenant", {{"X-Tenant-ID", id}}, "by X-Tenant-ID"},
+      {"/v1/tenant", {{"Host", slug + ".tenants.test"}}, "by subdomain"},
+      {"/v1/tenant", {{"Host", domain}}, "by custom domain"},
+      {"/t/" + slug + "/v1/tenant", {}, "by path prefix"},
+  };
+  struct Endpoint {
+    std::string method;
+    std::string suffix;
+    std::string body;
+  };
+  const std::vector<Endpoint> endpoints = {
+      {"GET", "", ""},
+      {"PATCH", "", R"({"displayName":"pwned"})"},
+      {"GET", "/operations", ""},
+      {"POST", "/domains", R"({"domain":"evil.example.com"})"},
+      {"DELETE", "/domains/" + domain, ""},
+      {"POST", "/deletion", R"({"gracePeriodDays":0})"},
+      {"DELETE", "/deletion", ""},
+  };
+  std::vector<Call> calls;
+  for (const auto& form : forms) {
+    for (const auto& endpoint : endpoints) {
+      calls.push_back({endpoint.method, form.prefix + endpoint.suffix, form.headers, endpoint.body,
+                       endpoint.method + " " + endpoint.suffix + " " + form.label});
+    }
+  }
+  // Endpoints that exist only by id.
+  calls.push_back({"POST", "/v1/tenants/" + id + "/suspend", {}, R"({"reason":"x"})", "POST suspend"});
+  calls.push_back({"POST", "/v1/tenants/" + id + "/reactivate", {}, "", "POST reactivate"});
+  calls.push_back({"POST", "/v1/tenants/" + id + "/domains/" + domain + "/verify", {}, R"({"token":"x"})", "POST verify"});
+  calls.push_back({"POST", "/v1/tenants/" + id + "/clones", {},
+                   R"({"slug":"stolen-copy","displayName":"S","adminContact":{"name":"E","email":"e@x.example"}})",
+                   "POST clones"});
+  return calls;
 }
 
 }  // namespace
@@ -82,14 +117,35 @@ TEST_CASE("isolation: a principal of one tenant reaches no other tenant by any r
     return send(port, {"GET", "/v1/tenants/t-acme", {}, "", ""}, admin).first == 200 &&
            send(port, {"GET", "/v1/tenants/t-globex", {}, "", ""}, admin).first == 200;
   }));
+  // acme's verified custom domain, so the domain method is in the matrix too.
+  const std::string domain = "portal.acme-corp.test";
+  REQUIRE(send(port, {"POST", "/v1/tenants/t-acme/domains", {}, R"({"domain":")" + domain + "\"}", ""}, admin).first == 201);
+  std::string published;
+  REQUIRE(tenantry::testing::eventually(20s, [&] {
+    auto [status, body] = send(port, {"GET", "/v1/tenants/t-acme", {}, "", ""}, admin);
+    auto domains = body->getObject("data")->getArray("customDomains");
+    if (status != 200 || domains->size() != 1) return false;
+    published = domains->getObject(0)->getValue<std::string>("verificationToken");
+    return true;
+  }));
+  REQUIRE(send(port, {"POST", "/v1/tenants/t-acme/domains/" + domain + "/verify", {}, R"({"token":")" + published + "\"}", ""},
+               admin).first == 200);
+  int acme_version = 0;
+  REQUIRE(tenantry::testing::eventually(20s, [&] {
+    auto [status, body] = send(port, {"GET", "/v1/tenant", {{"Host", domain}}, "", ""}, admin);
+    if (status != 200) return false;
+    acme_version = body->getObject("data")->getValue<int>("version");
+    return true;
+  }));
 
   const std::vector<std::pair<std::string, std::string>> outsiders = {
       {"globex tenant_admin", token("gus", "tenant_admin", "t-globex")},
       {"globex tenant_member", token("gina", "tenant_member", "t-globex")},
   };
+  const auto matrix = calls_targeting("t-acme", "acme", domain);
   int denied = 0;
   for (const auto& [who, bearer] : outsiders) {
-    for (const auto& call : calls_targeting("t-acme", "acme")) {
+    for (const auto& call : matrix) {
       INFO(who << " -> " << call.label);
       auto [status, body] = send(port, call, bearer);
       CHECK(status == 403);
@@ -101,18 +157,21 @@ TEST_CASE("isolation: a principal of one tenant reaches no other tenant by any r
     auto [status, body] = send(port, {"GET", "/t/no-such-slug/v1/tenant", {}, "", ""}, bearer);
     CHECK(status == 403);
   }
-  CHECK(denied == 12);
+  CHECK(denied == static_cast<int>(2 * matrix.size()));
 
   // The same routes work for the tenant's own principal, so the denials above are
   // the isolation rule and not broken routes.
   const std::string acme_member = token("ann", "tenant_member", "t-acme");
-  for (const auto& call : calls_targeting("t-acme", "acme")) {
-    if (call.method != "GET") continue;
+  int reads = 0;
+  for (const auto& call : matrix) {
+    if (call.method != "GET" || call.path.ends_with("/operations")) continue;
     INFO("own -> " << call.label);
     auto [status, body] = send(port, call, acme_member);
     CHECK(status == 200);
     CHECK(body->getObject("data")->getValue<std::string>("id") == "t-acme");
+    ++reads;
   }
+  CHECK(reads == 5);
   // Platform principals: an unknown name is a 404, two names that disagree a 400.
   CHECK(send(port, {"GET", "/t/no-such-slug/v1/tenant", {}, "", ""}, admin).first == 404);
   auto ambiguous = send(port, {"GET", "/t/globex/v1/tenant", {{"X-Tenant-ID", "t-acme"}}, "", ""}, admin);
@@ -123,7 +182,9 @@ TEST_CASE("isolation: a principal of one tenant reaches no other tenant by any r
   auto [status, acme] = send(port, {"GET", "/v1/tenants/t-acme", {}, "", ""}, admin);
   REQUIRE(status == 200);
   CHECK(acme->getObject("data")->getValue<std::string>("status") == "active");
-  CHECK(acme->getObject("data")->getValue<int>("version") == 1);
+  CHECK(acme->getObject("data")->getValue<int>("version") == acme_version);
+  CHECK(acme->getObject("data")->getValue<std::string>("displayName") == "acme");
+  CHECK(acme->getObject("data")->getArray("customDomains")->size() == 1);
 
   CHECK(serve.stop() == 0);
 }

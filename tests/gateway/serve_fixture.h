@@ -58,6 +58,8 @@ class ServeFixture {
   }
 
   uint16_t port() const { return port_; }
+  // The server's --data-dir (the embedded log is in its "log" folder).
+  const std::filesystem::path& data_dir() const { return dir_.path(); }
 
  private:
   ScratchDir dir_;

@@ -2,17 +2,12 @@
 // Bearer tokens; what each role may do, and what bad input meets.
 #include <catch2/catch.hpp>
 
-#include <Poco/JSON/Parser.h>
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/StreamCopier.h>
-
 #include <chrono>
 #include <csignal>
 #include <regex>
 
 #include "child_process.h"
+#include "gateway/api_client.h"
 #include "gateway/serve_fixture.h"
 #include "http/jwt_test_support.h"
 #include "test_support.h"
@@ -29,35 +24,17 @@ std::string token(const std::string& subject, const std::string& roles_json, con
   return tenantry::testing::jwt::bearer_hs256(secret, subject, roles_json, tenant, expires_in_s);
 }
 
-struct Reply {
-  int status;
-  Poco::JSON::Object::Ptr body;
-};
+using tenantry::testing::error_type;
+using tenantry::testing::first_field;
+using tenantry::testing::Reply;
 
 struct Api {
   uint16_t port;
   Reply call(const std::string& method, const std::string& path, const std::string& bearer,
              const std::string& body = {}, const std::map<std::string, std::string>& headers = {}) {
-    Poco::Net::HTTPClientSession session("127.0.0.1", port);
-    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-    if (!bearer.empty()) request.set("Authorization", "Bearer " + bearer);
-    for (const auto& [name, value] : headers) request.set(name, value);
-    request.setContentType("application/json");
-    request.setContentLength(static_cast<std::streamsize>(body.size()));
-    session.sendRequest(request) << body;
-    Poco::Net::HTTPResponse response;
-    std::string text;
-    Poco::StreamCopier::copyToString(session.receiveResponse(response), text);
-    auto parsed = Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
-    return {static_cast<int>(response.getStatus()), parsed};
+    return tenantry::testing::http_call(port, method, path, bearer, body, headers);
   }
 };
-
-std::string error_type(const Reply& reply) { return reply.body->getObject("error")->getValue<std::string>("type"); }
-std::string first_field(const Reply& reply) {
-  auto details = reply.body->getObject("error")->getArray("details");
-  return details->size() == 0 ? "" : details->getObject(0)->getValue<std::string>("field");
-}
 
 const std::string kAcme = R"({"id":"t-acme","slug":"acme","displayName":"Acme","plan":"pro","isolationTier":"shared",
   "region":"eu-west-1","adminContact":{"name":"Ada","email":"ada@acme.example"},"settings":{"general.timezone":"Europe/Paris"}})";
@@ -142,21 +119,37 @@ TEST_CASE("tenants API: register, read, suspend and reactivate, each role as it 
     REQUIRE(doc.status == 200);
     CHECK(doc.body->getValue<std::string>("openapi").starts_with("3."));
     auto paths = doc.body->getObject("paths");
-    const std::vector<std::pair<std::string, std::string>> expected = {
-        {"/v1/tenants", "post"}, {"/v1/tenants", "get"}, {"/v1/tenants/{id}", "get"},
-        {"/v1/tenants/{id}/suspend", "post"}, {"/v1/tenants/{id}/reactivate", "post"},
-        {"/v1/tenant", "get"}, {"/t/{slug}/v1/tenant", "get"}};
-    size_t operations = 0;
-    for (const auto& name : paths->getNames()) operations += paths->getObject(name)->size();
-    CHECK(operations == expected.size());
+    std::vector<std::pair<std::string, std::string>> expected = {
+        {"/v1/tenants", "post"}, {"/v1/tenants", "get"}, {"/v1/templates/{name}/tenants", "post"},
+        {"/v1/tenants/{id}/clones", "post"}, {"/v1/tenants/{id}/suspend", "post"},
+        {"/v1/tenants/{id}/reactivate", "post"}, {"/v1/tenants/{id}/domains/{domain}/verify", "post"},
+        {"/v1/api-keys", "post"}, {"/v1/api-keys", "get"}, {"/v1/api-keys/{id}", "delete"}};
+    for (const std::string prefix : {"/v1/tenants/{id}", "/v1/tenant", "/t/{slug}/v1/tenant"}) {
+      for (const auto& [suffix, method] : std::vector<std::pair<std::string, std::string>>{
+               {"", "get"}, {"", "patch"}, {"/operations", "get"}, {"/domains", "post"},
+               {"/domains/{domain}", "delete"}, {"/deletion", "post"}, {"/deletion", "delete"}}) {
+        expected.emplace_back(prefix + suffix, method);
+      }
+    }
     for (const auto& [path, method] : expected) {
       INFO(method << " " << path);
       REQUIRE(paths->has(path));
       REQUIRE(paths->getObject(path)->has(method));
-      CHECK(paths->getObject(path)->getObject(method)->has("x-roles"));
-      // What the document lists, the server routes (a wrong method is 405, not 404).
-      CHECK(api.call(method == "get" ? "GET" : "POST", std::regex_replace(path, std::regex("\\{[a-z]+\\}"), "acme"), "").status == 401);
     }
+    // Every operation the document lists, the server routes, and asks for credentials
+    // (an unrouted one would be 404, a wrong method 405).
+    size_t operations = 0;
+    for (const auto& path : paths->getNames()) {
+      for (const auto& method : paths->getObject(path)->getNames()) {
+        INFO(method << " " << path);
+        ++operations;
+        CHECK(paths->getObject(path)->getObject(method)->has("x-roles"));
+        std::string upper = method;
+        for (auto& c : upper) c = static_cast<char>(std::toupper(c));
+        CHECK(api.call(upper, std::regex_replace(path, std::regex("\\{[a-zA-Z]+\\}"), "acme"), "").status == 401);
+      }
+    }
+    CHECK(operations >= expected.size());
   }
 
   SECTION("bad input gets a clear 4xx with the field at fault, and changes nothing") {

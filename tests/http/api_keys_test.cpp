@@ -113,7 +113,7 @@ TEST_CASE("malformed keys are told apart from wrong ones", "[auth]") {
   }
 }
 
-TEST_CASE("a revoked key stops verifying; revoke is idempotent", "[auth]") {
+TEST_CASE("a revoked key stops verifying, and revoking is idempotent", "[auth]") {
   InMemoryApiKeyStore store;
   ApiKeyRegistry registry(store);
   auto issued = registry.issue("ci-bot", "acme", {Role::tenant_member}, kNow_us);

@@ -347,7 +347,7 @@ TEST_CASE("roles: unknown names ignored, at least one known", "[auth]") {
   CHECK_FALSE(role_from_string("Operator"));
 }
 
-TEST_CASE("the tenant claim binds tenant roles; platform roles bind none", "[auth]") {
+TEST_CASE("the tenant claim binds tenant roles, platform roles bind none", "[auth]") {
   auto verifier = hs256_verifier();
   Claims platform;
   platform.tenant_id = std::nullopt;

@@ -184,6 +184,17 @@ AuthResult<void> ApiKeyRegistry::revoke(std::string_view key_id, int64_t now_us)
   return store_.put(record);
 }
 
+AuthResult<std::optional<ApiKeyInfo>> ApiKeyRegistry::find(std::string_view key_id) const {
+  auto found = store_.get(key_id);
+  if (!found) return std::unexpected(found.error());
+  if (!*found) return std::optional<ApiKeyInfo>{};
+  return std::optional<ApiKeyInfo>{info_of(**found)};
+}
+
+bool ApiKeyRegistry::well_formed_key_id(std::string_view key_id) {
+  return key_id.size() == kKeyIdHexChars && is_lower_hex(key_id);
+}
+
 AuthResult<std::vector<ApiKeyInfo>> ApiKeyRegistry::list(std::string_view tenant_id) const {
   auto records = store_.list(tenant_id);
   if (!records) return std::unexpected(records.error());

@@ -40,7 +40,8 @@ struct ApiKeyRecord {
 };
 
 // Persistence for key records. One record per key_id; put() inserts or replaces.
-// Implementations are thread-safe.
+// Implementations are thread-safe. Engines: InMemoryApiKeyStore below, and
+// LogApiKeyStore (log_api_key_store.h) on the event log.
 class ApiKeyStore {
  public:
   virtual ~ApiKeyStore() = default;
@@ -103,6 +104,10 @@ class ApiKeyRegistry {
   // an unknown key id.
   AuthResult<void> revoke(std::string_view key_id, int64_t now_us);
   AuthResult<std::vector<ApiKeyInfo>> list(std::string_view tenant_id) const;
+  // One key as listed, or nullopt for an unknown key id.
+  AuthResult<std::optional<ApiKeyInfo>> find(std::string_view key_id) const;
+  // Whether `key_id` has the form of a key id (24 lowercase hex characters).
+  static bool well_formed_key_id(std::string_view key_id);
 
  private:
   ApiKeyStore& store_;

@@ -20,11 +20,18 @@
 #include <Poco/JSON/Parser.h>
 
 #include <cctype>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <sstream>
+#include <thread>
 #include <vector>
+
+#include "connectors/http/auth/jwks_fetch.h"
 
 namespace tenantry::http::auth {
 namespace {
@@ -243,17 +250,11 @@ AuthResult<std::optional<PublicKey>> read_jwk(const Object& jwk) {
   return std::optional<PublicKey>{PublicKey{**kid, *type, std::move(*pkey)}};
 }
 
-AuthResult<std::vector<PublicKey>> load_jwks(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return auth_fail(AuthErrorCode::invalid_configuration, "cannot open JWKS file " + path);
-  std::string text(JwtVerifier::kMaxJwksFileBytes + 1, '\0');
-  file.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(file.gcount()));
-  if (text.size() > JwtVerifier::kMaxJwksFileBytes) {
-    return auth_fail(AuthErrorCode::invalid_configuration, "JWKS file larger than 1 MiB");
-  }
+// A JWKS document, from a file or a URL alike. Every key must be well formed (a JWKS
+// with one broken key is refused whole: half-read configuration is worse than none).
+AuthResult<std::vector<PublicKey>> parse_jwks_unguarded(const std::string& text) {
   auto document = parse_object(text);
-  if (!document) return auth_fail(AuthErrorCode::invalid_configuration, "JWKS file is not a JSON object");
+  if (!document) return auth_fail(AuthErrorCode::invalid_configuration, "JWKS is not a JSON object");
   Poco::JSON::Array::Ptr entries = (*document)->getArray("keys");
   if (entries.isNull()) return auth_fail(AuthErrorCode::invalid_configuration, "JWKS without a \"keys\" array");
   if (entries->size() > JwtVerifier::kMaxJwksKeys) {
@@ -273,6 +274,38 @@ AuthResult<std::vector<PublicKey>> load_jwks(const std::string& path) {
     }
     keys.push_back(std::move(**key));
   }
+  if (keys.empty()) return auth_fail(AuthErrorCode::invalid_configuration, "JWKS has no usable key");
+  return keys;
+}
+
+AuthResult<std::vector<PublicKey>> parse_jwks(const std::string& text) {
+  try {
+    return parse_jwks_unguarded(text);
+  } catch (const Poco::Exception& e) {
+    return auth_fail(AuthErrorCode::invalid_configuration, "JWKS: " + e.displayText());
+  } catch (const std::exception& e) {
+    return auth_fail(AuthErrorCode::invalid_configuration, std::string("JWKS: ") + e.what());
+  }
+}
+
+AuthResult<std::vector<PublicKey>> load_jwks_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return auth_fail(AuthErrorCode::invalid_configuration, "cannot open JWKS file " + path);
+  std::string text(JwtVerifier::kMaxJwksFileBytes + 1, '\0');
+  file.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(file.gcount()));
+  if (text.size() > JwtVerifier::kMaxJwksFileBytes) {
+    return auth_fail(AuthErrorCode::invalid_configuration, "JWKS file larger than 1 MiB");
+  }
+  return parse_jwks(text);
+}
+
+AuthResult<std::vector<PublicKey>> fetch_jwks(const JwtOptions& options) {
+  auto document = fetch_jwks_document(options.jwks_url, std::chrono::milliseconds(options.jwks_fetch_timeout_ms),
+                                      JwtVerifier::kMaxJwksFileBytes);
+  if (!document) return std::unexpected(document.error());
+  auto keys = parse_jwks(*document);
+  if (!keys) return auth_fail(keys.error().code, "JWKS " + options.jwks_url + ": " + keys.error().message);
   return keys;
 }
 
@@ -491,10 +524,23 @@ AuthResult<Principal> read_principal(const Object& claims, const JwtOptions& opt
 
 // ---- The verifier ------------------------------------------------------------------
 
+using KeySet = std::vector<PublicKey>;
+
 class JwtVerifierImpl final : public JwtVerifier {
  public:
-  JwtVerifierImpl(JwtOptions options, std::vector<PublicKey> keys)
-      : options_(std::move(options)), keys_(std::move(keys)) {}
+  JwtVerifierImpl(JwtOptions options, KeySet keys)
+      : options_(std::move(options)), keys_(std::make_shared<const KeySet>(std::move(keys))) {
+    if (!options_.jwks_url.empty()) refresher_ = std::thread([this] { refresh_periodically(); });
+  }
+
+  ~JwtVerifierImpl() override {
+    {
+      std::lock_guard lock(stop_mutex_);
+      stopping_ = true;
+    }
+    stop_signal_.notify_all();
+    if (refresher_.joinable()) refresher_.join();
+  }
 
   AuthResult<Principal> verify(std::string_view token, int64_t now_us) const override {
     auto parts = split_compact(token);
@@ -507,7 +553,7 @@ class JwtVerifierImpl final : public JwtVerifier {
     if (!signature || signature->empty()) {
       return auth_fail(AuthErrorCode::invalid_token, "signature is missing or not base64url");
     }
-    auto key_id = check_signature(*header, parts->signing_input, *signature);
+    auto key_id = check_signature(*header, parts->signing_input, *signature, now_us);
     if (!key_id) return std::unexpected(key_id.error());
 
     auto claims = decode_json_segment(parts->payload_b64, "payload");
@@ -528,9 +574,14 @@ class JwtVerifierImpl final : public JwtVerifier {
   }
 
  private:
+  std::shared_ptr<const KeySet> current_keys() const {
+    std::shared_lock lock(keys_mutex_);
+    return keys_;
+  }
+
   // The key id that verified the token (empty for HS256).
   AuthResult<std::string> check_signature(const JoseHeader& header, std::string_view signing_input,
-                                          std::string_view signature) const {
+                                          std::string_view signature, int64_t now_us) const {
     if (header.alg == "HS256") {
       // Only the configured secret is ever an HMAC key: with no secret, HS256 is off,
       // whatever public keys exist (a public key is public, so an HMAC "signed" with it
@@ -544,7 +595,15 @@ class JwtVerifierImpl final : public JwtVerifier {
       return std::string{};
     }
     const KeyType wanted = header.alg == "RS256" ? KeyType::rsa : KeyType::ec;
-    auto key = select_key(header.kid, wanted);
+    // Held for the whole check: a refresh swaps the set, never changes it in place.
+    std::shared_ptr<const KeySet> keys = current_keys();
+    auto key = select_key(*keys, header.kid, wanted);
+    // An issuer that rotates publishes the new key before signing with it: a kid we do
+    // not know may be one we have not fetched yet.
+    if (!key && key.error().code == AuthErrorCode::unknown_key && header.kid && refresh_for_unknown_kid(now_us)) {
+      keys = current_keys();
+      key = select_key(*keys, header.kid, wanted);
+    }
     if (!key) return std::unexpected(key.error());
     if ((*key)->type != wanted) {
       return auth_fail(AuthErrorCode::unsupported_algorithm,
@@ -562,15 +621,16 @@ class JwtVerifierImpl final : public JwtVerifier {
 
   // By kid when the token names one; otherwise the only key of the wanted type, since
   // guessing among several would make the choice depend on file order.
-  AuthResult<const PublicKey*> select_key(const std::optional<std::string>& kid, KeyType wanted) const {
+  static AuthResult<const PublicKey*> select_key(const KeySet& keys, const std::optional<std::string>& kid,
+                                                 KeyType wanted) {
     if (kid) {
-      for (const PublicKey& key : keys_) {
+      for (const PublicKey& key : keys) {
         if (key.kid == *kid) return &key;
       }
       return auth_fail(AuthErrorCode::unknown_key, "no key with this kid");
     }
     const PublicKey* only = nullptr;
-    for (const PublicKey& key : keys_) {
+    for (const PublicKey& key : keys) {
       if (key.type != wanted) continue;
       if (only) return auth_fail(AuthErrorCode::unknown_key, "token without kid and several candidate keys");
       only = &key;
@@ -579,12 +639,87 @@ class JwtVerifierImpl final : public JwtVerifier {
     return only;
   }
 
-  JwtOptions options_;
-  std::vector<PublicKey> keys_;
+  // True when the keys were fetched again just now. Unknown kids cost whoever sends
+  // them nothing, so they may fetch at most once per interval; requests meanwhile are
+  // answered from the keys in hand.
+  bool refresh_for_unknown_kid(int64_t now_us) const {
+    if (options_.jwks_url.empty()) return false;
+    {
+      std::lock_guard lock(unknown_kid_mutex_);
+      const int64_t interval_us = options_.jwks_unknown_kid_interval_s * 1'000'000;
+      if (last_unknown_kid_fetch_us_ && now_us < *last_unknown_kid_fetch_us_ + interval_us &&
+          now_us >= *last_unknown_kid_fetch_us_) {
+        return false;
+      }
+      last_unknown_kid_fetch_us_ = now_us;
+    }
+    return refresh();
+  }
+
+  // Fetches and swaps in the document's keys; on any failure keeps the keys in hand.
+  bool refresh() const {
+    std::lock_guard fetching(fetch_mutex_);  // one fetch at a time, so swaps land in fetch order
+    auto keys = fetch_jwks(options_);
+    if (!keys) {
+      if (options_.on_jwks_refresh_failure) options_.on_jwks_refresh_failure(keys.error().message);
+      return false;
+    }
+    auto fresh = std::make_shared<const KeySet>(std::move(*keys));
+    std::unique_lock lock(keys_mutex_);
+    keys_ = std::move(fresh);
+    return true;
+  }
+
+  void refresh_periodically() {
+    const auto interval = std::chrono::seconds(options_.jwks_refresh_s);
+    std::unique_lock lock(stop_mutex_);
+    while (!stop_signal_.wait_for(lock, interval, [this] { return stopping_; })) {
+      lock.unlock();
+      refresh();
+      lock.lock();
+    }
+  }
+
+  const JwtOptions options_;
+
+  mutable std::shared_mutex keys_mutex_;
+  mutable std::shared_ptr<const KeySet> keys_;
+
+  mutable std::mutex fetch_mutex_;
+  mutable std::mutex unknown_kid_mutex_;
+  mutable std::optional<int64_t> last_unknown_kid_fetch_us_;
+
+  std::mutex stop_mutex_;
+  std::condition_variable stop_signal_;
+  bool stopping_ = false;
+  std::thread refresher_;  // last: started once everything above exists
+};
+
+class RefusingJwtVerifier final : public JwtVerifier {
+ public:
+  AuthResult<Principal> verify(std::string_view, int64_t) const override {
+    return auth_fail(AuthErrorCode::unsupported_algorithm, "no JWT key is configured: use an API key");
+  }
 };
 
 constexpr size_t kMinHs256SecretBytes = 32;
 constexpr int64_t kMaxLeeway_s = 300;
+
+AuthResult<void> check_jwks_url_options(const JwtOptions& options) {
+  if (!options.jwks_path.empty()) {
+    return auth_fail(AuthErrorCode::invalid_configuration, "a JWKS file and a JWKS URL are exclusive");
+  }
+  if (options.jwks_refresh_s < 1 || options.jwks_refresh_s > 86'400) {
+    return auth_fail(AuthErrorCode::invalid_configuration, "JWKS refresh interval outside 1..86400 s");
+  }
+  if (options.jwks_unknown_kid_interval_s < 0 || options.jwks_unknown_kid_interval_s > 3'600) {
+    return auth_fail(AuthErrorCode::invalid_configuration, "JWKS unknown-kid interval outside 0..3600 s");
+  }
+  if (options.jwks_fetch_timeout_ms < 100 || options.jwks_fetch_timeout_ms > 60'000) {
+    return auth_fail(AuthErrorCode::invalid_configuration, "JWKS fetch timeout outside 100..60000 ms");
+  }
+  return check_jwks_url(options.jwks_url);
+}
 
 }  // namespace
 
@@ -597,21 +732,26 @@ AuthResult<std::unique_ptr<JwtVerifier>> JwtVerifier::create(const JwtOptions& o
   }
   if (options.roles_claim.empty()) return auth_fail(AuthErrorCode::invalid_configuration, "empty roles claim");
   if (options.tenant_claim.empty()) return auth_fail(AuthErrorCode::invalid_configuration, "empty tenant claim");
-  std::vector<PublicKey> keys;
+  if (!options.jwks_url.empty()) {
+    if (auto checked = check_jwks_url_options(options); !checked) return std::unexpected(checked.error());
+  }
+  KeySet keys;
   if (!options.jwks_path.empty()) {
-    try {
-      auto loaded = load_jwks(options.jwks_path);
-      if (!loaded) return std::unexpected(loaded.error());
-      keys = std::move(*loaded);
-    } catch (const Poco::Exception& e) {
-      return auth_fail(AuthErrorCode::invalid_configuration, "JWKS: " + e.displayText());
-    }
-    if (keys.empty()) return auth_fail(AuthErrorCode::invalid_configuration, "JWKS has no usable key");
+    auto loaded = load_jwks_file(options.jwks_path);
+    if (!loaded) return std::unexpected(loaded.error());
+    keys = std::move(*loaded);
+  }
+  if (!options.jwks_url.empty()) {
+    auto fetched = fetch_jwks(options);
+    if (!fetched) return std::unexpected(fetched.error());
+    keys = std::move(*fetched);
   }
   if (options.hs256_secret.empty() && keys.empty()) {
     return auth_fail(AuthErrorCode::invalid_configuration, "neither an HS256 secret nor a JWKS is configured");
   }
   return std::make_unique<JwtVerifierImpl>(options, std::move(keys));
 }
+
+std::unique_ptr<JwtVerifier> JwtVerifier::refusing_all() { return std::make_unique<RefusingJwtVerifier>(); }
 
 }  // namespace tenantry::http::auth

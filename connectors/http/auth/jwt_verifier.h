@@ -1,7 +1,7 @@
 // Verifies bearer JWTs (JWS compact form) and turns them into a Principal.
 //
 // Accepted: HS256 with the configured secret; RS256 and ES256 (P-256) with a public key
-// from a JWKS file. Everything else is rejected, in particular:
+// from a JWKS file or URL. Everything else is rejected, in particular:
 // - alg "none" in any spelling;
 // - HS256 when no secret is configured, even when a JWKS public key exists (a public key
 //   is never used as an HMAC secret: the classic algorithm-confusion forgery);
@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -26,7 +27,20 @@ struct JwtOptions {
   std::string hs256_secret;  // empty: HS256 disabled. At least 32 bytes (RFC 7518 3.2).
   // JWKS JSON file: RSA keys (kty RSA, n, e; modulus >= 2048 bits) and EC P-256 keys
   // (kty EC, crv P-256, x, y), each with a unique kid. Keys of other types are ignored.
-  std::string jwks_path;  // empty: RS256/ES256 disabled
+  std::string jwks_path;  // empty: RS256/ES256 disabled (unless jwks_url is set)
+  // The same document served over https:// (or http:// to a loopback host; see
+  // jwks_fetch.h). Fetched by create(); fetched again every jwks_refresh_s in the
+  // background, and when a token names a kid not among the keys (at most once per
+  // jwks_unknown_kid_interval_s, measured on the verify clock). A fetch that fails or
+  // brings a malformed or keyless document keeps the last good keys. Exclusive with
+  // jwks_path.
+  std::string jwks_url;
+  int64_t jwks_refresh_s = 300;               // 1..86400
+  int64_t jwks_unknown_kid_interval_s = 30;   // 0..3600
+  int64_t jwks_fetch_timeout_ms = 5000;       // 100..60000: connect, send and the whole body
+  // Called (on the refreshing thread) with the reason when a refresh is refused, so
+  // the operator hears of it; the verifier goes on with the last good keys.
+  std::function<void(const std::string& reason)> on_jwks_refresh_failure;
   std::string issuer;     // empty: iss not checked
   std::string audience;   // empty: aud not checked
   int64_t leeway_s = 30;  // clock skew tolerated on exp, nbf and iat; 0..300
@@ -42,11 +56,18 @@ class JwtVerifier {
   static constexpr size_t kMaxRoles = 32;
 
   // Fails with invalid_configuration when neither a secret nor a usable JWKS is given,
-  // the secret is too short, or the JWKS file is unreadable or malformed.
+  // the secret is too short, the JWKS file is unreadable or malformed, or the JWKS URL
+  // cannot be fetched or serves a malformed document (the message says which).
   static AuthResult<std::unique_ptr<JwtVerifier>> create(const JwtOptions& options);
+  // Accepts no token (unsupported_algorithm, "no JWT key is configured"): for a gateway
+  // whose only credentials are API keys.
+  static std::unique_ptr<JwtVerifier> refusing_all();
 
+  // Stops the background refresh (waiting for a fetch in progress, at most its timeout).
   virtual ~JwtVerifier() = default;
-  // Thread-safe: verification reads immutable state only.
+  // Thread-safe. Reads a snapshot of the keys; with a JWKS URL, a token whose kid is
+  // unknown may fetch the document on the calling thread (bounded by the fetch timeout
+  // and the unknown-kid interval).
   virtual AuthResult<Principal> verify(std::string_view token, int64_t now_us) const = 0;
 };
 

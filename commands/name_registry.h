@@ -1,0 +1,76 @@
+// Platform-wide uniqueness of tenant slugs and custom domains.
+//
+// Each tenant decides alone (one writer per tenant partition), so no tenant's decider
+// can see another's slug. The registry makes the names topic's single partition the
+// arbiter instead: a claim is a record appended to it, and every node applies the
+// records in offset order with the same rule (a claim takes a free name; a release by
+// the holder frees it; anything else has no effect). Two requests racing for one name
+// append two claims; the earlier offset wins everywhere, and the later caller, once its
+// own record has been applied, sees that it lost.
+//
+// Callers claim before the command that uses the name (register, clone, add a custom
+// domain) and release when the command is refused or the name is given up (domain
+// removed, tenant deleted). A claim whose command never ran (a crash in between) stays
+// with its tenant id: retrying the request with the same tenant id finds it already
+// held by that tenant.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "connectors/log/event_log.h"
+#include "tenantry/v1/names.pb.h"
+
+namespace tenantry::commands {
+
+struct NameRegistryOptions {
+  std::string topic = "tenantry.names";
+  std::chrono::milliseconds apply_timeout{10000};  // waiting for one's own record to be applied
+};
+
+enum class ClaimOutcome { held, taken };
+
+class NameRegistry {
+ public:
+  // Creates the topic (1 partition) when missing, replays it, and tails it.
+  static log::Result<std::unique_ptr<NameRegistry>> open(log::EventLog& log, NameRegistryOptions options = {});
+  ~NameRegistry();
+
+  // held: `tenant_id` holds the name now (it was free, or already its own); taken:
+  // another tenant holds it. `name` is compared case-insensitively.
+  log::Result<ClaimOutcome> claim(v1::NameKind kind, std::string_view name, const std::string& tenant_id,
+                                  const std::string& reason, int64_t now_us);
+  // Frees the name if `tenant_id` holds it; returns once applied.
+  log::Result<void> release(v1::NameKind kind, std::string_view name, const std::string& tenant_id,
+                            const std::string& reason, int64_t now_us);
+  // The tenant holding the name, empty when free (as applied so far on this node).
+  std::string holder(v1::NameKind kind, std::string_view name) const;
+  size_t size() const;
+
+ private:
+  NameRegistry(log::EventLog& log, NameRegistryOptions options) : log_(log), options_(std::move(options)) {}
+  log::Result<int64_t> append(const v1::NameRecord& record);
+  log::Result<void> wait_applied(int64_t offset);
+  void apply(const v1::NameRecord& record);
+  void tail();
+
+  log::EventLog& log_;
+  NameRegistryOptions options_;
+  std::unique_ptr<log::PartitionReader> reader_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  mutable std::mutex mutex_;
+  std::condition_variable applied_changed_;
+  int64_t applied_ = 0;  // next offset to apply
+  std::optional<log::Error> failure_;
+  std::unordered_map<std::string, std::string> holders_;  // kind \0 name -> tenant id
+};
+
+}  // namespace tenantry::commands

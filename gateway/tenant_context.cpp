@@ -1,0 +1,51 @@
+#include "gateway/tenant_context.h"
+
+#include <mutex>
+
+namespace tenantry::gateway {
+
+log::Result<std::shared_ptr<const TenantContext>> TenantContextCache::get(const std::string& tenant_id) {
+  {
+    std::shared_lock lock(mutex_);
+    if (auto found = entries_.find(tenant_id); found != entries_.end()) {
+      hits_.fetch_add(1, std::memory_order_relaxed);
+      return found->second;
+    }
+  }
+  misses_.fetch_add(1, std::memory_order_relaxed);
+  // Read before looking: an invalidation after this point bumps the generation, and
+  // what is read below is then not kept.
+  const uint64_t generation = generation_.load(std::memory_order_acquire);
+  auto entry = directory_.get(tenant_id);
+  if (!entry) return std::unexpected(entry.error());
+  if (!*entry) return std::shared_ptr<const TenantContext>();
+  auto context = std::make_shared<TenantContext>();
+  context->tenant_id = (*entry)->tenant_id();
+  context->slug = (*entry)->slug();
+  context->status = (*entry)->status();
+  context->suspension_reason = (*entry)->suspension_reason();
+  context->plan = (*entry)->plan();
+  context->version = (*entry)->version();
+  context->settings = std::map<std::string, std::string>((*entry)->settings().begin(), (*entry)->settings().end());
+  std::unique_lock lock(mutex_);
+  if (generation_.load(std::memory_order_acquire) == generation) {
+    if (entries_.size() >= max_entries_) {
+      for (auto it = entries_.begin(); it != entries_.end() && entries_.size() > max_entries_ / 2;) it = entries_.erase(it);
+    }
+    entries_.emplace(tenant_id, context);
+  }
+  return std::shared_ptr<const TenantContext>(std::move(context));
+}
+
+void TenantContextCache::invalidate(std::string_view tenant_id) {
+  std::unique_lock lock(mutex_);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  entries_.erase(std::string(tenant_id));
+}
+
+size_t TenantContextCache::size() const {
+  std::shared_lock lock(mutex_);
+  return entries_.size();
+}
+
+}  // namespace tenantry::gateway
