@@ -44,14 +44,32 @@ NameRegistry::~NameRegistry() {
   if (thread_.joinable()) thread_.join();
 }
 
-void NameRegistry::apply(const v1::NameRecord& record) {
+bool NameRegistry::apply(const v1::NameRecord& record) {
   const std::string key = name_key(record.kind(), record.name());
   std::lock_guard lock(mutex_);
   auto found = holders_.find(key);
   if (record.action() == v1::NAME_ACTION_CLAIM) {
-    if (found == holders_.end()) holders_.emplace(key, record.tenant_id());
+    if (found == holders_.end()) {
+      holders_.emplace(key, record.tenant_id());
+      return true;
+    }
   } else if (record.action() == v1::NAME_ACTION_RELEASE) {
-    if (found != holders_.end() && found->second == record.tenant_id()) holders_.erase(found);
+    if (found != holders_.end() && found->second == record.tenant_id()) {
+      holders_.erase(found);
+      return true;
+    }
+  }
+  return false;
+}
+
+void NameRegistry::remember(int64_t offset, bool took) {
+  constexpr size_t kRecentMax = 8192;
+  std::lock_guard lock(mutex_);
+  recent_[offset] = took;
+  recent_order_.push_back(offset);
+  while (recent_order_.size() > kRecentMax) {
+    recent_.erase(recent_order_.front());
+    recent_order_.pop_front();
   }
 }
 
@@ -67,7 +85,7 @@ void NameRegistry::tail() {
     for (const auto& stored : *batch) {
       v1::NameRecord record;
       // A record that does not parse holds no name: it is passed over on every node alike.
-      if (record.ParseFromString(stored.value)) apply(record);
+      if (record.ParseFromString(stored.value)) remember(stored.offset, apply(record));
     }
     if (!batch->empty()) {
       std::lock_guard lock(mutex_);
@@ -100,7 +118,7 @@ log::Result<ClaimOutcome> NameRegistry::claim(v1::NameKind kind, std::string_vie
   {
     std::lock_guard lock(mutex_);
     if (auto found = holders_.find(key); found != holders_.end()) {
-      return found->second == tenant_id ? ClaimOutcome::held : ClaimOutcome::taken;
+      return found->second == tenant_id ? ClaimOutcome::already_held : ClaimOutcome::taken;
     }
   }
   v1::NameRecord record;
@@ -114,8 +132,11 @@ log::Result<ClaimOutcome> NameRegistry::claim(v1::NameKind kind, std::string_vie
   if (!offset) return std::unexpected(offset.error());
   if (auto applied = wait_applied(*offset); !applied) return std::unexpected(applied.error());
   std::lock_guard lock(mutex_);
+  if (auto outcome = recent_.find(*offset); outcome != recent_.end() && outcome->second) return ClaimOutcome::claimed;
+  // This record took nothing: the name was someone's when it was applied (this tenant's
+  // own, through a twin claim that got there first, or another's).
   auto found = holders_.find(key);
-  return found != holders_.end() && found->second == tenant_id ? ClaimOutcome::held : ClaimOutcome::taken;
+  return found != holders_.end() && found->second == tenant_id ? ClaimOutcome::already_held : ClaimOutcome::taken;
 }
 
 log::Result<void> NameRegistry::release(v1::NameKind kind, std::string_view name, const std::string& tenant_id,

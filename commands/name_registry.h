@@ -19,6 +19,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,7 +36,9 @@ struct NameRegistryOptions {
   std::chrono::milliseconds apply_timeout{10000};  // waiting for one's own record to be applied
 };
 
-enum class ClaimOutcome { held, taken };
+// claimed: the name was free and is now the tenant's; already_held: it was the
+// tenant's before this claim; taken: another tenant holds it.
+enum class ClaimOutcome { claimed, already_held, taken };
 
 class NameRegistry {
  public:
@@ -43,8 +46,7 @@ class NameRegistry {
   static log::Result<std::unique_ptr<NameRegistry>> open(log::EventLog& log, NameRegistryOptions options = {});
   ~NameRegistry();
 
-  // held: `tenant_id` holds the name now (it was free, or already its own); taken:
-  // another tenant holds it. `name` is compared case-insensitively.
+  // `name` is compared case-insensitively (a domain's trailing dot ignored).
   log::Result<ClaimOutcome> claim(v1::NameKind kind, std::string_view name, const std::string& tenant_id,
                                   const std::string& reason, int64_t now_us);
   // Frees the name if `tenant_id` holds it; returns once applied.
@@ -58,7 +60,9 @@ class NameRegistry {
   NameRegistry(log::EventLog& log, NameRegistryOptions options) : log_(log), options_(std::move(options)) {}
   log::Result<int64_t> append(const v1::NameRecord& record);
   log::Result<void> wait_applied(int64_t offset);
-  void apply(const v1::NameRecord& record);
+  // True when the record changed who holds its name.
+  bool apply(const v1::NameRecord& record);
+  void remember(int64_t offset, bool took);
   void tail();
 
   log::EventLog& log_;
@@ -71,6 +75,10 @@ class NameRegistry {
   int64_t applied_ = 0;  // next offset to apply
   std::optional<log::Error> failure_;
   std::unordered_map<std::string, std::string> holders_;  // kind \0 name -> tenant id
+  // Whether each recent claim record took its name, by offset, so a claimant learns
+  // the effect of its own record (not of a twin claim by the same tenant). Bounded.
+  std::unordered_map<int64_t, bool> recent_;
+  std::deque<int64_t> recent_order_;
 };
 
 }  // namespace tenantry::commands

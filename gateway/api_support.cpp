@@ -225,12 +225,11 @@ HttpResponse run_claiming(GatewayDeps& deps, const HttpRequest& request, v1::Nam
                                 {{field, "is taken by another tenant"}});
   }
   auto response = run_command(deps, request, std::move(command), principal, success_status, success_message);
-  const std::string type = error_type_of(response);
-  // Refused: the name goes back, unless the refusal says the tenant already has it (a
-  // repeated registration, a domain added twice). No answer (503/504): the command may
-  // still run, so the claim stays with the tenant id a retry will use.
+  // Refused: a name this request took goes back (one the tenant held before stays). No
+  // answer (503/504): the command may still run, so the claim stays with the tenant id
+  // a retry will use.
   const bool refused = response.status >= 400 && response.status < 500;
-  if (refused && type != "already_exists" && type != "idempotency_conflict") {
+  if (refused && *claimed == commands::ClaimOutcome::claimed) {
     (void)deps.names->release(kind, name, tenant_id, "refused " + request.request_id, deps.now_us());
   }
   return response;
