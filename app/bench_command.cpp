@@ -173,12 +173,39 @@ int run_bench_log(const std::vector<std::string>& args) {
   return 0;
 }
 
+double rounded(double value, double places = 1000) { return std::round(value * places) / places; }
+
+Poco::JSON::Object::Ptr mode_json(const bench::ModeFigure& f, double raw_append_per_second) {
+  Poco::JSON::Object::Ptr mode = new Poco::JSON::Object;
+  Poco::JSON::Object::Ptr saturation = new Poco::JSON::Object;
+  saturation->set("commands", f.commands);
+  saturation->set("concurrency", f.concurrency);
+  saturation->set("seconds", rounded(f.seconds));
+  saturation->set("commands_per_second", static_cast<int64_t>(f.commands_per_second));
+  if (raw_append_per_second > 0) saturation->set("ratio_to_raw_append", rounded(f.commands_per_second / raw_append_per_second));
+  mode->set("saturation", saturation);
+  Poco::JSON::Object::Ptr paced = new Poco::JSON::Object;
+  paced->set("offered_per_second", f.paced_per_second);
+  paced->set("commands", f.paced_commands);
+  paced->set("latency_p50_us", std::round(f.latency_p50_us));
+  paced->set("latency_p99_us", std::round(f.latency_p99_us));
+  paced->set("latency_max_us", std::round(f.latency_max_us));
+  mode->set("paced", paced);
+  return mode;
+}
+
 int run_bench_commands(const std::vector<std::string>& args) {
   const std::vector<OptionSpec> specs = {
-      {"tenants", "tenant counts to measure, comma-separated", "10,1000,10000"},
-      {"commands", "commands measured per tenant count (after registering the tenants)", "20000",
+      {"tenants", "tenant counts to measure, comma-separated", "10,1000,10000,100000"},
+      {"modes", "paths to measure", "in-process,http", OptionKind::choice, {"in-process,http", "in-process", "http"}},
+      {"commands", "commands at saturation in process, per tenant count (after registering the tenants)", "20000",
        OptionKind::integer, {}, 100, 10000000},
-      {"in-flight", "commands awaiting replies at most", "1000", OptionKind::integer, {}, 1, 100000},
+      {"in-flight", "commands awaiting replies at most, in process at saturation", "1000", OptionKind::integer, {}, 1, 100000},
+      {"http-commands", "requests at saturation over HTTP, per tenant count", "5000", OptionKind::integer, {}, 100, 10000000},
+      {"http-connections", "HTTP connections at most (lowered to divide the tenant count)", "50", OptionKind::integer, {}, 1, 1000},
+      {"paced-rate", "offered commands per second for the latency figures (same for every tenant count)", "500",
+       OptionKind::integer, {}, 1, 1000000},
+      {"paced-commands", "commands at the offered rate, per mode and tenant count", "2500", OptionKind::integer, {}, 10, 10000000},
       {"partitions", "partitions of Tenantry's topics", "8", OptionKind::integer, {}, 1, 4096},
       {"dir", "scratch directory", "var/bench-commands"},
   };
@@ -189,9 +216,10 @@ int run_bench_commands(const std::vector<std::string>& args) {
   }
   if (config->help_requested()) {
     std::fputs(render_help("tenantry bench commands [options]",
-                           "Measures commands per second and reply latency through the command processor\n"
-                           "on the embedded log (in process), per tenant count, beside the raw log\n"
-                           "append rate in the same run, and resident memory per registered tenant.",
+                           "Measures commands through the command processor on the embedded log, in process\n"
+                           "and over HTTP (the gateway's routes on a real socket), per tenant count: latency\n"
+                           "at a fixed offered load (open loop, from each command's due time), throughput at\n"
+                           "saturation beside the raw log append rate in the same run, and memory per tenant.",
                            specs).c_str(), stdout);
     return 0;
   }
@@ -199,7 +227,14 @@ int run_bench_commands(const std::vector<std::string>& args) {
   options.dir = config->text("dir");
   options.commands = config->integer("commands");
   options.in_flight = static_cast<int>(config->integer("in-flight"));
+  options.http_commands = config->integer("http-commands");
+  options.http_connections = static_cast<int>(config->integer("http-connections"));
+  options.paced_per_second = static_cast<double>(config->integer("paced-rate"));
+  options.paced_commands = config->integer("paced-commands");
   options.partitions = static_cast<int>(config->integer("partitions"));
+  const std::string modes = config->text("modes");
+  options.in_process = modes.find("in-process") != std::string::npos;
+  options.http = modes.find("http") != std::string::npos;
   options.tenant_counts.clear();
   std::stringstream list(config->text("tenants"));
   for (std::string part; std::getline(list, part, ',');) {
@@ -224,29 +259,62 @@ int run_bench_commands(const std::vector<std::string>& args) {
   Poco::JSON::Object result;
   result.set("benchmark", "commands");
   result.set("engine", "embedded");
-  result.set("path", "in process (command client -> commands topic -> processor -> events + replies)");
+  result.set("in_process", "command client -> commands topic -> processor -> events + replies -> client");
+  result.set("http", "Poco clients -> /v1/tenants/{id}/suspend|reactivate on a real socket -> gateway -> same path");
   result.set("cores", static_cast<int>(std::thread::hardware_concurrency()));
   Poco::JSON::Array::Ptr rows = new Poco::JSON::Array;
   for (const auto& f : figures) {
     Poco::JSON::Object::Ptr row = new Poco::JSON::Object;
     row->set("tenants", f.tenants);
-    row->set("commands", f.commands);
-    row->set("seconds", f.seconds);
-    row->set("commands_per_second", static_cast<int64_t>(f.commands_per_second));
-    row->set("latency_p50_us", std::round(f.latency_p50_us));
-    row->set("latency_p99_us", std::round(f.latency_p99_us));
     row->set("raw_append_records_per_second", static_cast<int64_t>(f.raw_append_records_per_second));
-    row->set("ratio_to_raw_append", std::round(f.commands_per_second / f.raw_append_records_per_second * 1000) / 1000);
+    if (options.in_process) row->set("in_process", mode_json(f.in_process, f.raw_append_records_per_second));
+    if (options.http) row->set("http", mode_json(f.http, f.raw_append_records_per_second));
     row->set("rss_bytes_per_tenant", std::round(f.rss_bytes_per_tenant));
+    row->set("state_cache_bytes_per_tenant", std::round(f.state_cache_bytes_per_tenant));
+    row->set("cached_states", f.cached_states);
     rows->add(row);
   }
   result.set("runs", rows);
-  if (figures.size() >= 2 && figures.front().latency_p99_us > 0) {
-    Poco::JSON::Object::Ptr flat = new Poco::JSON::Object;
-    flat->set("p99_most_tenants_over_p99_fewest", std::round(figures.back().latency_p99_us / figures.front().latency_p99_us * 1000) / 1000);
-    flat->set("target", 1.2);
-    result.set("latency_flatness", flat);
+
+  // The targets, from this run's own figures.
+  Poco::JSON::Array::Ptr targets = new Poco::JSON::Array;
+  auto target = [&](const std::string& name, double value, double limit, bool at_least) {
+    Poco::JSON::Object::Ptr one = new Poco::JSON::Object;
+    one->set("name", name);
+    one->set("value", rounded(value));
+    one->set(at_least ? "at_least" : "at_most", limit);
+    one->set("met", at_least ? value >= limit : value <= limit);
+    targets->add(one);
+  };
+  const bench::CommandsFigure* fewest = nullptr;
+  const bench::CommandsFigure* ten_thousand = nullptr;
+  for (const auto& f : figures) {
+    if (f.tenants == 10) fewest = &f;
+    if (f.tenants == 10000) ten_thousand = &f;
   }
+  for (const bool http : {false, true}) {
+    if (http ? !options.http : !options.in_process) continue;
+    const char* mode = http ? "http" : "in_process";
+    auto of = [&](const bench::CommandsFigure& f) -> const bench::ModeFigure& { return http ? f.http : f.in_process; };
+    if (fewest != nullptr && ten_thousand != nullptr && of(*fewest).latency_p99_us > 0) {
+      target(std::string(mode) + ": p99 at 10,000 tenants / p99 at 10 (paced)",
+             of(*ten_thousand).latency_p99_us / of(*fewest).latency_p99_us, 1.2, false);
+    }
+    for (const auto& f : figures) {
+      if (f.raw_append_records_per_second <= 0) continue;
+      target(std::string(mode) + ": commands/s at saturation / raw append of the same events, " +
+                 std::to_string(f.tenants) + " tenants",
+             of(f).commands_per_second / f.raw_append_records_per_second, 0.5, true);
+    }
+  }
+  for (const auto& f : figures) {
+    if (f.tenants < 1000) continue;  // growth over a handful of tenants is noise
+    target("resident growth per registered tenant (bytes), " + std::to_string(f.tenants) + " tenants",
+           f.rss_bytes_per_tenant, 2048, false);
+    target("processor state cache per tenant (bytes), " + std::to_string(f.tenants) + " tenants",
+           f.state_cache_bytes_per_tenant, 2048, false);
+  }
+  result.set("targets", targets);
   result.stringify(std::cout, 2);
   std::cout << std::endl;
   return 0;

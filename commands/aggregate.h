@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,20 @@ struct DecideContext {
 
 using Outcome = std::expected<std::vector<EventOut>, Rejection>;
 
+// A tenant's state in the aggregate's own decoded form, so the processor can keep it
+// between commands (in a bounded cache) instead of parsing and serialising the state
+// bytes for every command. encode() is exactly what the bytes path would hold.
+class LoadedState {
+ public:
+  virtual ~LoadedState() = default;
+  virtual uint64_t version() const = 0;
+  virtual void evolve(const v1::EventEnvelope& event) = 0;
+  virtual std::string encode() const = 0;
+  virtual std::unique_ptr<LoadedState> clone() const = 0;
+  // Heap and object bytes held, roughly: what a cache of these counts against its budget.
+  virtual size_t memory_bytes() const = 0;
+};
+
 class Aggregate {
  public:
   virtual ~Aggregate() = default;
@@ -44,6 +59,12 @@ class Aggregate {
   virtual std::string evolve(std::string_view state, const v1::EventEnvelope& event) const = 0;
   // The tenant's version (last applied sequence) in `state`.
   virtual uint64_t version(std::string_view state) const = 0;
+
+  // The decoded path, equivalent to the three above. The defaults keep the bytes and
+  // call them; an aggregate overrides both to skip the parse and the serialisation.
+  virtual std::unique_ptr<LoadedState> load(std::string_view state) const;
+  virtual Outcome decide_loaded(const v1::CommandEnvelope& command, const LoadedState& state,
+                                const DecideContext& context) const;
 };
 
 }  // namespace tenantry::commands

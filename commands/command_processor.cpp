@@ -1,6 +1,8 @@
 #include "commands/command_processor.h"
 
+#include <algorithm>
 #include <charconv>
+#include <future>
 #include <unordered_map>
 
 #include "connectors/log/envelope_codec.h"
@@ -59,9 +61,17 @@ v1::CommandReply rejection_reply(const std::string& type, const std::string& mes
 
 std::string random_token(std::mt19937_64& random) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string token;
-  for (int i = 0; i < 32; ++i) token.push_back(kHex[random() % 16]);
+  std::string token(32, '0');
+  for (int word = 0; word < 2; ++word) {
+    uint64_t bits = random();
+    for (int i = 0; i < 16; ++i, bits >>= 4) token[static_cast<size_t>(word * 16 + i)] = kHex[bits & 15];
+  }
   return token;
+}
+
+// What a cache entry costs beyond the state itself: list node, index node, key.
+size_t entry_overhead(const std::string& tenant) {
+  return 96 + (tenant.capacity() > 15 ? tenant.capacity() + 1 : 0);
 }
 
 }  // namespace
@@ -70,6 +80,14 @@ struct CommandProcessor::Partition {
   int32_t id = 0;
   int32_t partitions = 1;  // of the commands topic
   std::unique_ptr<log::FencedWriter> writer;
+  // Appended but not yet in the store: replies to remember, and the offsets the
+  // store will be at once they and the cache's unwritten states are written.
+  std::unordered_map<std::string, std::string> unwritten_replies;
+  std::optional<int64_t> unwritten_events_offset;
+  std::optional<int64_t> unwritten_replies_offset;
+  // This partition's share of the append in flight, which the next poll's decisions
+  // see before anything durable.
+  const Work* in_flight = nullptr;
 };
 
 CommandProcessor::CommandProcessor(log::EventLog& log, store::RocksStore& store, const Aggregate& aggregate,
@@ -78,6 +96,117 @@ CommandProcessor::CommandProcessor(log::EventLog& log, store::RocksStore& store,
       random_(std::random_device{}()) {}
 
 CommandProcessor::~CommandProcessor() { stop(); }
+
+log::Result<const LoadedState*> CommandProcessor::cached_state(int32_t partition, const std::string& tenant) {
+  if (auto it = cache_index_.find(tenant); it != cache_index_.end()) {
+    cache_.splice(cache_.begin(), cache_, it->second);  // most recently used
+    return it->second->state.get();
+  }
+  // Not cached, so not unwritten either (those are never evicted): the store has it.
+  auto stored = store_.get(kStateFamily, tenant);
+  if (!stored) return std::unexpected(stored.error());
+  cache_state(partition, tenant, aggregate_.load(stored->value_or("")), false);
+  return cache_.front().state.get();
+}
+
+void CommandProcessor::cache_state(int32_t partition, const std::string& tenant, std::unique_ptr<LoadedState> state,
+                                   bool unwritten) {
+  if (auto it = cache_index_.find(tenant); it != cache_index_.end()) {
+    CachedState& entry = *it->second;
+    cache_bytes_ -= entry.bytes;
+    entry.state = std::move(state);
+    entry.bytes = entry.state->memory_bytes() + entry_overhead(entry.tenant);
+    cache_bytes_ += entry.bytes;
+    if (unwritten && !entry.unwritten) unwritten_states_.push_back(it->second);
+    entry.unwritten = entry.unwritten || unwritten;
+    cache_.splice(cache_.begin(), cache_, it->second);
+    return;
+  }
+  cache_.push_front(CachedState{tenant, partition, std::move(state), 0, unwritten});
+  CachedState& entry = cache_.front();
+  entry.bytes = entry.state->memory_bytes() + entry_overhead(entry.tenant);
+  cache_bytes_ += entry.bytes;
+  cache_index_.emplace(entry.tenant, cache_.begin());
+  if (unwritten) unwritten_states_.push_back(cache_.begin());
+  evict_states();
+}
+
+void CommandProcessor::evict_states() {
+  // From the least recently used end, passing over states the store does not have yet.
+  for (auto it = cache_.end(); cache_bytes_ > options_.state_cache_bytes && it != cache_.begin();) {
+    --it;
+    if (it->unwritten) continue;
+    cache_bytes_ -= it->bytes;
+    cache_index_.erase(it->tenant);
+    it = cache_.erase(it);
+  }
+  reported_states_ = cache_.size();
+  reported_state_bytes_ = cache_bytes_;
+}
+
+void CommandProcessor::forget(int32_t partition) {
+  std::erase_if(unwritten_states_, [&](const CacheList::iterator& it) { return it->partition == partition; });
+  for (auto it = cache_.begin(); it != cache_.end();) {
+    if (it->partition != partition) {
+      ++it;
+      continue;
+    }
+    cache_bytes_ -= it->bytes;
+    cache_index_.erase(it->tenant);
+    it = cache_.erase(it);
+  }
+  partitions_.erase(partition);
+}
+
+bool CommandProcessor::cache_write_due(bool idle) const {
+  if (unwritten_commands_ == 0) return false;
+  return idle || unwritten_commands_ >= options_.max_unwritten_commands ||
+         std::chrono::steady_clock::now() - unwritten_since_ >= options_.max_unwritten_age;
+}
+
+log::Result<void> CommandProcessor::write_cache() {
+  // States, replies and the offsets they reflect in one store write: the store is
+  // never ahead of its offsets (catch-up would apply an event twice) nor behind them
+  // (it would miss one). Sorted keys make the memtable inserts cheaper.
+  std::vector<std::pair<std::string_view, std::string>> states;
+  states.reserve(unwritten_states_.size());
+  for (const auto& it : unwritten_states_) states.emplace_back(it->tenant, it->state->encode());
+  std::sort(states.begin(), states.end());
+  std::vector<std::pair<std::string_view, std::string_view>> replies;
+  for (const auto& [id, partition] : partitions_) {
+    for (const auto& [key, reply] : partition->unwritten_replies) replies.emplace_back(key, reply);
+  }
+  std::sort(replies.begin(), replies.end());
+  auto batch = store_.batch();
+  for (const auto& [tenant, state] : states) batch.put(kStateFamily, tenant, state);
+  for (const auto& [key, reply] : replies) batch.put(kRepliesFamily, key, reply);
+  for (const auto& [id, partition] : partitions_) {
+    if (partition->unwritten_events_offset) {
+      batch.put(kOffsetsFamily, offset_key(options_.events_topic, id), std::to_string(*partition->unwritten_events_offset));
+    }
+    if (partition->unwritten_replies_offset) {
+      batch.put(kOffsetsFamily, offset_key(options_.replies_topic, id), std::to_string(*partition->unwritten_replies_offset));
+    }
+  }
+  if (batch.operations() > 0) {
+    if (auto written = store_.write(batch, false); !written) return std::unexpected(written.error());
+  }
+  for (const auto& it : unwritten_states_) it->unwritten = false;
+  unwritten_states_.clear();
+  unwritten_commands_ = 0;
+  for (auto& [id, partition] : partitions_) {
+    partition->unwritten_replies.clear();
+    partition->unwritten_events_offset.reset();
+    partition->unwritten_replies_offset.reset();
+  }
+  reported_replies_ = 0;
+  evict_states();
+  return {};
+}
+
+ProcessorMemory CommandProcessor::memory() const {
+  return ProcessorMemory{reported_states_, reported_state_bytes_, reported_replies_};
+}
 
 std::vector<std::string> CommandProcessor::store_families() {
   return {kStateFamily, kRepliesFamily, kOffsetsFamily};
@@ -135,8 +264,9 @@ log::Result<void> CommandProcessor::catch_up(Partition& partition) {
 }
 
 log::Result<CommandProcessor::Partition*> CommandProcessor::partition(int32_t id) {
-  if (auto it = partitions_.find(id); it != partitions_.end() && !it->second->writer->fenced()) {
-    return it->second.get();
+  if (auto it = partitions_.find(id); it != partitions_.end()) {
+    if (!it->second->writer->fenced()) return it->second.get();
+    forget(id);
   }
   // Claim the replies partition, then the events partition with the same epoch (see
   // catch_up for why the order matters), then bring the cache up to the claim.
@@ -166,20 +296,29 @@ log::Result<CommandProcessor::Work> CommandProcessor::handle(Partition& partitio
                                                              std::vector<log::StoredRecord>& records) {
   const int64_t now_us = clock_.now_us();
   // Decisions of this batch see the batch's earlier decisions through these.
-  std::unordered_map<std::string, std::string> states;
+  std::unordered_map<std::string, std::unique_ptr<LoadedState>> states;
   std::unordered_map<std::string, std::string> replies;  // reply_key -> serialized reply (new ones)
   log::WriterAppend append;
   append.recorded_at_us = now_us;
-  std::vector<std::pair<std::string, v1::CommandReply>> out;  // (tenant, reply) in order
+  append.extra.reserve(records.size());
 
-  auto state_of = [&](const std::string& tenant) -> log::Result<std::string> {
-    if (auto it = states.find(tenant); it != states.end()) return it->second;
-    auto stored = store_.get(kStateFamily, tenant);
-    if (!stored) return std::unexpected(stored.error());
-    return stored->value_or("");
+  // Then the append in flight (decided, not yet durable), then what is durable.
+  const Work* flight = partition.in_flight;
+  auto state_of = [&](const std::string& tenant) -> log::Result<const LoadedState*> {
+    if (auto it = states.find(tenant); it != states.end()) return it->second.get();
+    if (flight != nullptr) {
+      if (auto it = flight->states.find(tenant); it != flight->states.end()) return it->second.get();
+    }
+    return cached_state(partition.id, tenant);
   };
   auto reply_of = [&](const std::string& key) -> log::Result<std::optional<std::string>> {
     if (auto it = replies.find(key); it != replies.end()) return std::optional<std::string>(it->second);
+    if (flight != nullptr) {
+      if (auto it = flight->replies.find(key); it != flight->replies.end()) return std::optional<std::string>(it->second);
+    }
+    if (auto it = partition.unwritten_replies.find(key); it != partition.unwritten_replies.end()) {
+      return std::optional<std::string>(it->second);
+    }
     return store_.get(kRepliesFamily, key);
   };
 
@@ -225,7 +364,7 @@ log::Result<CommandProcessor::Work> CommandProcessor::handle(Partition& partitio
       } else {
         auto state = state_of(tenant);
         if (!state) return std::unexpected(state.error());
-        const uint64_t version = aggregate_.version(*state);
+        const uint64_t version = (*state)->version();
         if (command.has_expected_version() && command.expected_version() != version) {
           reply = rejection_reply("version_conflict",
                                   "expected version " + std::to_string(command.expected_version()) +
@@ -237,7 +376,7 @@ log::Result<CommandProcessor::Work> CommandProcessor::handle(Partition& partitio
                                   v1::CommandReply::STATUS_REJECTED, "command_type");
         } else {
           DecideContext context{now_us, random_token(random_)};
-          auto outcome = aggregate_.decide(command, *state, context);
+          auto outcome = aggregate_.decide_loaded(command, **state, context);
           if (!outcome) {
             reply.set_status(v1::CommandReply::STATUS_REJECTED);
             reply.set_error_type(outcome.error().error_type);
@@ -245,7 +384,12 @@ log::Result<CommandProcessor::Work> CommandProcessor::handle(Partition& partitio
             for (const auto& field : outcome.error().fields) *reply.add_field_errors() = field;
             reply.set_resulting_sequence(version);
           } else {
-            std::string next = *state;
+            std::unique_ptr<LoadedState> next;
+            if (auto it = states.find(tenant); it != states.end()) {
+              next = std::move(it->second);  // already this batch's own copy
+            } else {
+              next = (*state)->clone();
+            }
             for (auto& event : *outcome) {
               log::EventDraft draft;
               auto& envelope = draft.envelope;
@@ -260,12 +404,12 @@ log::Result<CommandProcessor::Work> CommandProcessor::handle(Partition& partitio
                                                                            : command.correlation_id());
               envelope.set_causation_id(command.command_id());
               envelope.set_payload(std::move(event.payload));
-              next = aggregate_.evolve(next, envelope);
+              next->evolve(envelope);
               append.events.push_back(std::move(draft));
             }
-            states[tenant] = next;
             reply.set_status(v1::CommandReply::STATUS_ACCEPTED);
-            reply.set_resulting_sequence(aggregate_.version(next));
+            reply.set_resulting_sequence(next->version());
+            states[tenant] = std::move(next);
           }
         }
         reply.set_command_digest(digest);
@@ -275,27 +419,31 @@ log::Result<CommandProcessor::Work> CommandProcessor::handle(Partition& partitio
     }
     reply.set_tenant_id(tenant);
     if (reply.replied_at_us() == 0) reply.set_replied_at_us(now_us);
-    if (remember) replies[reply_key(tenant, command.command_id())] = reply.SerializeAsString();
-    out.emplace_back(tenant, std::move(reply));
-  }
-
-  for (const auto& [tenant, reply] : out) {
-    append.extra.push_back(log::Record{options_.replies_topic, tenant, reply.SerializeAsString(), {}, partition.id});
+    std::string bytes = reply.SerializeAsString();
+    if (remember) replies[reply_key(tenant, command.command_id())] = bytes;
+    append.extra.push_back(log::Record{options_.replies_topic, tenant, std::move(bytes), {}, partition.id});
   }
   append.offsets.push_back(log::PartitionOffset{options_.commands_topic, partition.id, records.back().offset + 1});
-  auto prepared = partition.writer->prepare(std::move(append));
-  if (!prepared) return std::unexpected(prepared.error());
   Work work;
   work.partition = &partition;
   work.commands = static_cast<int64_t>(records.size());
-  work.event_count = prepared->events.size();
-  work.request = std::move(prepared->request);
+  work.event_count = append.events.size();
+  work.append = std::move(append);
   work.states = std::move(states);
   work.replies = std::move(replies);
   return work;
 }
 
-log::Result<int64_t> CommandProcessor::commit(std::vector<Work>& works) {
+log::Result<std::future<log::Result<log::AppendResult>>> CommandProcessor::submit(std::vector<Work>& works) {
+  // Sealed only now: the writer's chain heads include every earlier append.
+  for (auto& work : works) {
+    auto prepared = work.partition->writer->prepare(std::move(work.append));
+    if (!prepared) {
+      for (auto& sealed : works) sealed.partition->writer->append_failed();
+      return std::unexpected(prepared.error());
+    }
+    work.request = std::move(prepared->request);
+  }
   // Every partition's records and offsets in one log append: one fsync for the poll.
   log::AppendRequest request;
   request.group = options_.group;
@@ -304,13 +452,26 @@ log::Result<int64_t> CommandProcessor::commit(std::vector<Work>& works) {
     request.records.insert(request.records.end(), work.request.records.begin(), work.request.records.end());
     request.offsets.insert(request.offsets.end(), work.request.offsets.begin(), work.request.offsets.end());
   }
-  auto appended = log_.append(std::move(request));
+  auto done = std::make_shared<std::promise<log::Result<log::AppendResult>>>();
+  auto future = done->get_future();
+  log_.append_async(std::move(request), [done](log::Result<log::AppendResult> result) { done->set_value(std::move(result)); });
+  return future;
+}
+
+log::Result<int64_t> CommandProcessor::commit(std::vector<Work>& works) {
+  auto submitted = submit(works);
+  if (!submitted) return std::unexpected(submitted.error());
+  return land(works, submitted->get());
+}
+
+log::Result<int64_t> CommandProcessor::land(std::vector<Work>& works, log::Result<log::AppendResult> appended) {
+  for (auto& work : works) work.partition->in_flight = nullptr;
   if (!appended) {
     for (auto& work : works) work.partition->writer->append_failed();
     return std::unexpected(appended.error());
   }
-  // The log has it all; now each writer's view, and the cache with the offsets it reflects.
-  auto batch = store_.batch();
+  // The log has it all; now each writer's view, and the cache with the offsets it
+  // reflects (written to the store later, all together: see write_cache).
   int64_t handled = 0;
   size_t at = 0;
   for (auto& work : works) {
@@ -324,19 +485,15 @@ log::Result<int64_t> CommandProcessor::commit(std::vector<Work>& works) {
       return log::fail(log::ErrorCode::invalid_argument,
                        "partition " + std::to_string(partition.id) + " was claimed by a newer writer");
     }
-    for (const auto& [tenant, state] : work.states) batch.put(kStateFamily, tenant, state);
-    for (const auto& [key, reply] : work.replies) batch.put(kRepliesFamily, key, reply);
-    if (work.event_count > 0) {
-      batch.put(kOffsetsFamily, offset_key(options_.events_topic, partition.id),
-                std::to_string(positions[work.event_count - 1].offset + 1));
-    }
-    if (positions.size() > work.event_count) {
-      batch.put(kOffsetsFamily, offset_key(options_.replies_topic, partition.id),
-                std::to_string(positions.back().offset + 1));
-    }
+    for (auto& [tenant, state] : work.states) cache_state(partition.id, tenant, std::move(state), true);
+    reported_replies_ += work.replies.size();
+    partition.unwritten_replies.merge(work.replies);
+    if (work.event_count > 0) partition.unwritten_events_offset = positions[work.event_count - 1].offset + 1;
+    if (positions.size() > work.event_count) partition.unwritten_replies_offset = positions.back().offset + 1;
+    if (unwritten_commands_ == 0) unwritten_since_ = std::chrono::steady_clock::now();
+    unwritten_commands_ += work.commands;
     handled += work.commands;
   }
-  if (auto written = store_.write(batch, false); !written) return std::unexpected(written.error());
   return handled;
 }
 
@@ -365,23 +522,99 @@ log::Result<int64_t> CommandProcessor::process_available(std::chrono::millisecon
     if (!work) return std::unexpected(work.error());
     works.push_back(std::move(*work));
   }
-  if (works.empty()) return 0;
+  if (works.empty()) {
+    if (cache_write_due(true)) {
+      if (auto written = write_cache(); !written) return std::unexpected(written.error());
+    }
+    return 0;
+  }
   auto handled = commit(works);
   if (!handled) {
     // Claim and catch up again before touching these partitions.
-    for (const auto& work : works) partitions_.erase(work.partition->id);
+    std::vector<int32_t> failed;
+    for (const auto& work : works) failed.push_back(work.partition->id);
+    for (const int32_t id : failed) forget(id);
+    return handled;
+  }
+  if (cache_write_due(false)) {
+    if (auto written = write_cache(); !written) return std::unexpected(written.error());
   }
   return handled;
 }
 
-void CommandProcessor::run() {
-  while (!stopping_) {
-    auto handled = process_available(options_.idle_wait);
-    if (!handled) {
-      std::lock_guard lock(mutex_);
-      if (!failure_) failure_ = handled.error();
-      return;
+log::Result<void> CommandProcessor::pipeline_step(std::optional<Flight>& flight) {
+  auto group = consumer();
+  if (!group) return std::unexpected(group.error());
+  // With an append in flight, take only what is already there: its fsync is the wait.
+  auto records = (**group)->poll(options_.max_batch_commands, flight ? std::chrono::milliseconds(0) : options_.idle_wait);
+  if (!records) return std::unexpected(records.error());
+  auto land_flight = [&]() -> log::Result<void> {
+    auto landed = land(flight->works, flight->result.get());
+    std::vector<int32_t> ids;
+    for (const auto& work : flight->works) ids.push_back(work.partition->id);
+    flight.reset();
+    if (!landed) {
+      for (const int32_t id : ids) forget(id);
+      return std::unexpected(landed.error());
     }
+    return {};
+  };
+  std::map<int32_t, std::vector<log::StoredRecord>> by_partition;
+  for (auto& record : *records) by_partition[record.partition].push_back(std::move(record));
+  // Claiming a partition catches the store up from the log: not while an append is
+  // in flight, whose changes the store does not have yet.
+  if (flight) {
+    for (const auto& [id, batch] : by_partition) {
+      auto it = partitions_.find(id);
+      if (it != partitions_.end() && !it->second->writer->fenced()) continue;
+      if (auto landed = land_flight(); !landed) return landed;
+      break;
+    }
+  }
+  std::vector<Work> works;
+  for (auto& [id, batch] : by_partition) {
+    auto owned = partition(id);
+    if (!owned) return std::unexpected(owned.error());
+    auto work = handle(**owned, batch);
+    if (!work) return std::unexpected(work.error());
+    works.push_back(std::move(*work));
+  }
+  if (flight) {
+    if (auto landed = land_flight(); !landed) return landed;
+  }
+  if (!works.empty()) {
+    auto submitted = submit(works);
+    if (!submitted) {
+      for (const auto& work : works) forget(work.partition->id);
+      return std::unexpected(submitted.error());
+    }
+    flight.emplace(Flight{std::move(works), std::move(*submitted)});
+    for (const auto& work : flight->works) work.partition->in_flight = &work;
+  }
+  // The store write overlaps the fsync of the append just submitted (it holds only
+  // what is durable already).
+  if (cache_write_due(by_partition.empty() && !flight)) {
+    if (auto written = write_cache(); !written) return std::unexpected(written.error());
+  }
+  return {};
+}
+
+void CommandProcessor::run() {
+  // Decides the next poll's commands while the previous append waits for its fsync;
+  // it is sealed and appended only once that one is durable (so a failed append never
+  // has a successor built on it in the log).
+  std::optional<Flight> flight;
+  std::optional<log::Error> failed;
+  while (!stopping_ && !failed) {
+    if (auto step = pipeline_step(flight); !step) failed = step.error();
+  }
+  if (flight) {
+    auto landed = land(flight->works, flight->result.get());
+    if (!landed && !failed) failed = landed.error();
+  }
+  if (failed) {
+    std::lock_guard lock(mutex_);
+    if (!failure_) failure_ = std::move(failed);
   }
 }
 
@@ -396,6 +629,8 @@ log::Result<void> CommandProcessor::start() {
 void CommandProcessor::stop() {
   stopping_ = true;
   if (thread_.joinable()) thread_.join();
+  // Best effort: what is not written is caught up from the log at the next start.
+  (void)write_cache();
 }
 
 std::optional<log::Error> CommandProcessor::failure() {

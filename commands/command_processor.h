@@ -9,11 +9,16 @@
 //
 // Its local store (tenant states, replies by command id, applied offsets) is only a
 // cache of the events and replies topics: after a crash, or with the store deleted,
-// it catches up from the log before taking new commands.
+// it catches up from the log before taking new commands. In memory it keeps the
+// tenants' states decoded (an LRU bounded in bytes) and what it has appended but not
+// yet written to the store; that store write happens every few thousand commands,
+// always with the offsets the written states and replies reflect, never ahead.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <future>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,6 +43,22 @@ struct ProcessorOptions {
   std::string writer_id = "tenantry";
   size_t max_batch_commands = 500;           // commands per append at most
   std::chrono::milliseconds idle_wait{200};  // poll wait when there is nothing to do
+  // Decoded tenant states kept in memory (least recently used go first). States not
+  // yet in the store stay until the next store write, so the cache can exceed this by
+  // at most max_unwritten_commands entries.
+  size_t state_cache_bytes = 32u << 20;
+  // The store write (states, replies, offsets) comes after this many commands, or
+  // this long after the oldest unwritten one, or when the log goes quiet. A crash
+  // loses nothing but the catch-up of these commands from the log.
+  int64_t max_unwritten_commands = 4096;
+  std::chrono::milliseconds max_unwritten_age{250};
+};
+
+// What the processor holds in memory, for tests and benchmarks.
+struct ProcessorMemory {
+  size_t cached_states = 0;
+  size_t cached_state_bytes = 0;   // as the states count themselves, plus the cache's own entry
+  size_t unwritten_replies = 0;
 };
 
 class CommandProcessor {
@@ -56,6 +77,10 @@ class CommandProcessor {
   // tests; not while started). Returns the number of commands handled.
   log::Result<int64_t> process_available(std::chrono::milliseconds wait);
   std::optional<log::Error> failure();
+  // Writes what is appended but not yet in the store (on the caller's thread; not
+  // while started). stop() does it too.
+  log::Result<void> write_cache();
+  ProcessorMemory memory() const;
 
  private:
   struct Partition;
@@ -64,16 +89,45 @@ class CommandProcessor {
     Partition* partition = nullptr;
     int64_t commands = 0;
     size_t event_count = 0;  // the first records of `request` are events
-    log::AppendRequest request;
-    std::unordered_map<std::string, std::string> states;   // tenant -> state after the batch
+    log::WriterAppend append;    // as decided
+    log::AppendRequest request;  // as sealed
+    // Tenant -> state after the batch (copies: the cache changes only once appended).
+    std::unordered_map<std::string, std::unique_ptr<LoadedState>> states;
     std::unordered_map<std::string, std::string> replies;  // reply key -> reply to remember
   };
+  struct CachedState {
+    std::string tenant;
+    int32_t partition = 0;
+    std::unique_ptr<LoadedState> state;
+    size_t bytes = 0;
+    bool unwritten = false;  // newer than the store: not evictable until written
+  };
+  using CacheList = std::list<CachedState>;
+
   log::Result<Partition*> partition(int32_t id);
   log::Result<void> catch_up(Partition& partition);
   log::Result<Work> handle(Partition& partition, std::vector<log::StoredRecord>& records);
-  log::Result<int64_t> commit(std::vector<Work>& works);
+  // Seals the works and hands them to the log as one append.
+  log::Result<std::future<log::Result<log::AppendResult>>> submit(std::vector<Work>& works);
+  // After the append: the writers' views, the cache and the unwritten offsets.
+  log::Result<int64_t> land(std::vector<Work>& works, log::Result<log::AppendResult> appended);
+  log::Result<int64_t> commit(std::vector<Work>& works);  // submit, wait, land
+  struct Flight {
+    std::vector<Work> works;
+    std::future<log::Result<log::AppendResult>> result;
+  };
+  log::Result<void> pipeline_step(std::optional<Flight>& flight);
   log::Result<std::unique_ptr<log::GroupConsumer>*> consumer();
   void run();
+  // The tenant's state as of everything appended: cache, else store (then cached).
+  log::Result<const LoadedState*> cached_state(int32_t partition, const std::string& tenant);
+  void cache_state(int32_t partition, const std::string& tenant, std::unique_ptr<LoadedState> state,
+                   bool unwritten);
+  void evict_states();
+  // Drops the partition's cached states and unwritten changes (the store stays
+  // consistent, only older): for a partition that is claimed and caught up again.
+  void forget(int32_t partition);
+  bool cache_write_due(bool idle) const;
 
   log::EventLog& log_;
   store::RocksStore& store_;
@@ -82,6 +136,16 @@ class CommandProcessor {
   ProcessorOptions options_;
   std::unique_ptr<log::GroupConsumer> consumer_;
   std::map<int32_t, std::unique_ptr<Partition>> partitions_;
+  // Decoded states, most recently used first; index by tenant.
+  CacheList cache_;
+  std::unordered_map<std::string_view, CacheList::iterator> cache_index_;
+  size_t cache_bytes_ = 0;
+  std::vector<CacheList::iterator> unwritten_states_;
+  int64_t unwritten_commands_ = 0;
+  std::chrono::steady_clock::time_point unwritten_since_;
+  std::atomic<size_t> reported_states_{0};
+  std::atomic<size_t> reported_state_bytes_{0};
+  std::atomic<size_t> reported_replies_{0};
   std::mt19937_64 random_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};

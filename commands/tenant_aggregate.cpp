@@ -8,6 +8,42 @@ namespace tenantry::commands {
 namespace {
 using domain::tenant::TenantState;
 using domain::tenant::WireRead;
+
+// The decider's own state, kept decoded between commands.
+class LoadedTenant final : public LoadedState {
+ public:
+  explicit LoadedTenant(TenantState state) : state_(std::move(state)) {}
+  uint64_t version() const override { return state_.version; }
+  void evolve(const v1::EventEnvelope& envelope) override {
+    v1::TenantEvent event;
+    domain::tenant::event_from_wire(envelope.event_type(), envelope.payload(), event);
+    state_ = domain::tenant::evolve(std::move(state_), event);
+  }
+  std::string encode() const override { return TenantAggregate::encode_state(state_); }
+  std::unique_ptr<LoadedState> clone() const override { return std::make_unique<LoadedTenant>(state_); }
+  size_t memory_bytes() const override {
+    // Strings beyond the small-string buffer and map nodes live on the heap.
+    auto heap = [](const std::string& text) { return text.capacity() > 15 ? text.capacity() + 1 : 0; };
+    size_t bytes = sizeof(*this);
+    for (const std::string* text : {&state_.tenant_id, &state_.slug, &state_.display_name, &state_.plan,
+                                    &state_.region, &state_.admin_contact.name, &state_.admin_contact.email,
+                                    &state_.suspension_reason, &state_.cloned_from.tenant_id,
+                                    &state_.cloned_from.template_name}) {
+      bytes += heap(*text);
+    }
+    for (const auto& [key, value] : state_.settings) bytes += 64 + 2 * sizeof(std::string) + heap(key) + heap(value);
+    for (const auto& [name, domain] : state_.custom_domains) {
+      bytes += 64 + sizeof(std::string) + sizeof(domain) + heap(name) + heap(domain.verification_token);
+    }
+    return bytes;
+  }
+  const TenantState& state() const { return state_; }
+
+ private:
+  TenantState state_;
+};
+
+Outcome decide_on(const v1::CommandEnvelope& envelope, const TenantState& state, const DecideContext& context);
 }  // namespace
 
 bool TenantAggregate::handles(std::string_view command_type) const {
@@ -72,8 +108,8 @@ std::string TenantAggregate::encode_state(const TenantState& state) {
   return out;
 }
 
-Outcome TenantAggregate::decide(const v1::CommandEnvelope& envelope, std::string_view state_bytes,
-                                const DecideContext& context) const {
+namespace {
+Outcome decide_on(const v1::CommandEnvelope& envelope, const TenantState& state, const DecideContext& context) {
   v1::TenantCommand command;
   switch (domain::tenant::command_from_wire(envelope.command_type(), envelope.payload(), command)) {
     case WireRead::ok: break;
@@ -87,7 +123,7 @@ Outcome TenantAggregate::decide(const v1::CommandEnvelope& envelope, std::string
     }
   }
   domain::tenant::Context ctx{context.now_us, envelope.tenant_id(), context.verification_token};
-  auto decided = domain::tenant::decide(command, decode_state(state_bytes), ctx);
+  auto decided = domain::tenant::decide(command, state, ctx);
   if (!decided) {
     Rejection rejection{decided.error().type, decided.error().message, {}};
     for (const auto& f : decided.error().fields) {
@@ -105,6 +141,22 @@ Outcome TenantAggregate::decide(const v1::CommandEnvelope& envelope, std::string
     if (auto wire = domain::tenant::event_to_wire(event)) events.push_back(EventOut{wire->type, wire->payload});
   }
   return events;
+}
+}  // namespace
+
+Outcome TenantAggregate::decide(const v1::CommandEnvelope& envelope, std::string_view state_bytes,
+                                const DecideContext& context) const {
+  return decide_on(envelope, decode_state(state_bytes), context);
+}
+
+std::unique_ptr<LoadedState> TenantAggregate::load(std::string_view state) const {
+  return std::make_unique<LoadedTenant>(decode_state(state));
+}
+
+Outcome TenantAggregate::decide_loaded(const v1::CommandEnvelope& envelope, const LoadedState& state,
+                                       const DecideContext& context) const {
+  // Only this aggregate's load() makes the states the processor hands back to it.
+  return decide_on(envelope, static_cast<const LoadedTenant&>(state).state(), context);
 }
 
 std::string TenantAggregate::evolve(std::string_view state_bytes, const v1::EventEnvelope& envelope) const {

@@ -13,6 +13,9 @@ class TenantAggregate final : public Aggregate {
                  const DecideContext& context) const override;
   std::string evolve(std::string_view state, const v1::EventEnvelope& event) const override;
   uint64_t version(std::string_view state) const override;
+  std::unique_ptr<LoadedState> load(std::string_view state) const override;
+  Outcome decide_loaded(const v1::CommandEnvelope& command, const LoadedState& state,
+                        const DecideContext& context) const override;
 
   // State bytes <-> the decider's state (exposed for the read side and tests).
   static domain::tenant::TenantState decode_state(std::string_view state);

@@ -72,6 +72,8 @@ Result<PreparedAppend> FencedWriter::prepare(WriterAppend request) {
   // Heads advance on a scratch copy: several events of one tenant chain onto each
   // other inside one append, and the writer's view changes only once it is appended.
   std::unordered_map<std::string, ChainHead> scratch;
+  sealed_.clear();
+  sealed_at_ = next_offset_;
   PreparedAppend prepared;
   AppendRequest& out = prepared.request;
   out.records.reserve(request.events.size() + request.extra.size());
@@ -91,9 +93,10 @@ Result<PreparedAppend> FencedWriter::prepare(WriterAppend request) {
     if (envelope.recorded_at_us() == 0) envelope.set_recorded_at_us(request.recorded_at_us);
     std::string value = seal_envelope(envelope);
     it->second = ChainHead{envelope.sequence(), envelope.hash()};
+    sealed_.emplace_back(tenant, it->second);
     out.records.push_back(Record{topic_, tenant, std::move(value),
                                  {{std::string(kEpochHeader), epoch_text}}, partition_});
-    prepared.events.push_back(envelope);
+    prepared.events.push_back(std::move(envelope));
   }
   for (auto& record : request.extra) {
     record.headers.push_back({std::string(kEpochHeader), epoch_text});
@@ -109,7 +112,10 @@ void FencedWriter::appended(const std::vector<Record>& records, const std::vecto
   advance_past(records, positions);
 }
 
-void FencedWriter::append_failed() { needs_catch_up_ = true; }
+void FencedWriter::append_failed() {
+  needs_catch_up_ = true;
+  sealed_.clear();
+}
 
 Result<SealedAppend> FencedWriter::append(WriterAppend request) {
   auto prepared = prepare(std::move(request));
@@ -143,9 +149,11 @@ void FencedWriter::advance_past(const std::vector<Record>& mine, const std::vect
   }
   if (last == next_offset_) return;
   if (!contiguous) {
+    sealed_.clear();
     if (!catch_up(last)) needs_catch_up_ = true;
     return;
   }
+  if (advance_sealed(mine, positions, last)) return;
   StoredRecord stored;
   stored.topic = topic_;
   stored.partition = partition_;
@@ -158,5 +166,31 @@ void FencedWriter::advance_past(const std::vector<Record>& mine, const std::vect
     history_.apply(stored);
   }
   next_offset_ = last;
+}
+
+bool FencedWriter::advance_sealed(const std::vector<Record>& mine, const std::vector<RecordPosition>& positions,
+                                  int64_t last) {
+  // Our own events, sealed on the heads we hold, at our epoch (not fenced), landing
+  // right after what we had read when we sealed them, and byte for byte what we
+  // sealed (the hash trailer): every reader's rules accept them and move the heads
+  // exactly so. Anything else takes the general path.
+  std::vector<std::pair<std::string, ChainHead>> sealed = std::move(sealed_);
+  sealed_.clear();
+  if (fenced() || sealed_at_ != next_offset_) return false;
+  size_t at = 0;
+  for (size_t i = 0; i < mine.size(); ++i) {
+    if (positions[i].partition != partition_ || mine[i].topic != topic_) continue;
+    if (at == sealed.size()) return false;
+    const Record& record = mine[i];
+    const auto& [tenant, head] = sealed[at++];
+    if (record.key != tenant || record.value.size() < kHashTrailerBytes ||
+        std::string_view(record.value).substr(record.value.size() - kSha256Bytes) != head.hash) {
+      return false;
+    }
+  }
+  if (at != sealed.size()) return false;
+  for (auto& [tenant, head] : sealed) history_.advance_sealed(tenant, std::move(head));
+  next_offset_ = last;
+  return true;
 }
 }  // namespace tenantry::log

@@ -75,12 +75,17 @@ class FencedWriter {
       : log_(log), topic_(std::move(topic)), partition_(partition), history_(TopicKind::events) {}
   Result<void> catch_up(int64_t to_offset);
   void advance_past(const std::vector<Record>& mine, const std::vector<RecordPosition>& positions);
+  bool advance_sealed(const std::vector<Record>& mine, const std::vector<RecordPosition>& positions, int64_t last);
 
   EventLog& log_;
   std::string topic_;
   int32_t partition_;
   PartitionHistory history_;  // the accepted history up to next_offset_
   int64_t next_offset_ = 0;
+  // The last prepare()'s events (tenant, head after it) and next_offset_ then: when
+  // they land right there, appended() moves the heads without reading them back.
+  std::vector<std::pair<std::string, ChainHead>> sealed_;
+  int64_t sealed_at_ = -1;
   uint64_t epoch_ = 0;
   bool needs_catch_up_ = false;
 };

@@ -32,6 +32,10 @@ std::string Violation::describe() const {
   return text;
 }
 
+void PartitionHistory::advance_sealed(const std::string& tenant_id, ChainHead head) {
+  heads_[tenant_id] = std::move(head);
+}
+
 const ChainHead* PartitionHistory::head(const std::string& tenant_id) const {
   auto it = heads_.find(tenant_id);
   return it == heads_.end() ? nullptr : &it->second;

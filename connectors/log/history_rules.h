@@ -80,6 +80,11 @@ class PartitionHistory {
   explicit PartitionHistory(TopicKind kind) : kind_(kind) {}
 
   RuleOutcome apply(const StoredRecord& record);
+  // What apply() concludes for an event its own writer sealed on `head` of this
+  // history at the current epoch and appended right after everything applied here:
+  // accepted, the tenant's head moves to `head`. Saves opening and hashing it again;
+  // only FencedWriter, which can vouch for all of that, calls it.
+  void advance_sealed(const std::string& tenant_id, ChainHead head);
 
   uint64_t epoch() const { return epoch_; }
   const ChainHead* head(const std::string& tenant_id) const;

@@ -212,3 +212,44 @@ TEMPLATE_TEST_CASE("command processor: a new processor with an empty cache rebui
   auto events = fixture.events_of(tenant);
   CHECK(events.size() == 2);
 }
+
+TEST_CASE("command processor: a state cache smaller than the tenants stays bounded and decides as without it",
+          "[commands]") {
+  EmbeddedHarness harness;
+  Fixture fixture(harness.log());
+  // Room for a few decoded states only, and the store written after every command:
+  // most decisions read their tenant back from the store.
+  commands::ProcessorOptions options;
+  options.state_cache_bytes = 4096;
+  options.max_unwritten_commands = 1;
+  fixture.processor = std::make_unique<commands::CommandProcessor>(harness.log(), *fixture.store, fixture.aggregate,
+                                                                   fixture.clock, options);
+  constexpr int kTenants = 40;
+  for (int i = 0; i < kTenants; ++i) {
+    fixture.send(register_command("t-" + std::to_string(i), "r-" + std::to_string(i), "slug-" + std::to_string(i)));
+  }
+  for (int i = 0; i < kTenants; ++i) {
+    fixture.send(suspend_command("t-" + std::to_string(i), "s-" + std::to_string(i), 1));
+  }
+  REQUIRE(testing::eventually(30s, [&] {
+    auto handled = fixture.processor->process_available(200ms);
+    if (!handled) FAIL("processing failed: " << handled.error().message);
+    for (int i = 0; i < kTenants; ++i) {
+      if (fixture.replies_for("t-" + std::to_string(i)).size() < 2) return false;
+    }
+    return true;
+  }));
+  CHECK(fixture.processor->memory().cached_state_bytes <= options.state_cache_bytes);
+  for (int i = 0; i < kTenants; ++i) {
+    auto replies = fixture.replies_for("t-" + std::to_string(i));
+    REQUIRE(replies.size() == 2);
+    CHECK(replies[1].status() == v1::CommandReply::STATUS_ACCEPTED);
+    CHECK(replies[1].resulting_sequence() == 2);
+  }
+  // A tenant long evicted: its version and its replies come back from the store.
+  auto stale = fixture.process_one(suspend_command("t-0", "s-again", 1));
+  CHECK(stale.error_type() == "version_conflict");
+  auto repeated = fixture.process_one(register_command("t-0", "r-0", "slug-0"));
+  CHECK(repeated.status() == v1::CommandReply::STATUS_ACCEPTED);
+  CHECK(repeated.resulting_sequence() == 1);
+}
