@@ -86,7 +86,16 @@ int run_serve(const std::vector<std::string>& args) {
   }
   clock::SystemClock clock;
   commands::TenantAggregate tenants;
-  auto processor = std::make_unique<commands::CommandProcessor>(**log, **store, tenants, clock);
+  // Slugs and custom domains, unique platform-wide (see commands/name_registry.h): the
+  // processor claims them for every command that takes one, whichever path it came by.
+  auto names = commands::NameRegistry::open(**log);
+  if (!names) {
+    std::fprintf(stderr, "tenantry serve: cannot open the names topic: %s\n", names.error().message.c_str());
+    return 1;
+  }
+  commands::ProcessorOptions processor_options;
+  processor_options.names = names->get();
+  auto processor = std::make_unique<commands::CommandProcessor>(**log, **store, tenants, clock, processor_options);
   if (auto started = processor->start(); !started) {
     std::fprintf(stderr, "tenantry serve: cannot start the command processor: %s\n", started.error().message.c_str());
     return 1;
@@ -188,13 +197,6 @@ int run_serve(const std::vector<std::string>& args) {
     }
     client = std::move(*started);
   }
-  // Slugs and custom domains, unique platform-wide (see commands/name_registry.h).
-  auto names = commands::NameRegistry::open(**log);
-  if (!names) {
-    std::fprintf(stderr, "tenantry serve: cannot open the names topic: %s\n", names.error().message.c_str());
-    return 1;
-  }
-  if (api) api->names = names->get();
   sagas::DeletionSagaOptions deletion_options;
   deletion_options.interval = std::chrono::milliseconds(config->integer("saga-interval-ms"));
   auto deletion_saga = std::make_unique<sagas::TenantDeletionSaga>(directory, *client, clock, deletion_options,
@@ -250,9 +252,9 @@ int run_serve(const std::vector<std::string>& args) {
   std::fflush(stdout);
   (*server)->stop();  // in-flight requests finish first
   deletion_saga.reset();
-  names->reset();
   client.reset();
-  processor.reset();  // the batch in hand is appended or not at all; leaves the group
+  processor.reset();
+  names->reset();  // the batch in hand is appended or not at all; leaves the group
   directory_runner.reset();
   api_key_store.reset();  // its reader tails the log
   log->reset();       // drains the commit queue: everything acknowledged is durable

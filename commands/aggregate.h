@@ -12,6 +12,7 @@
 
 #include "tenantry/v1/command.pb.h"
 #include "tenantry/v1/envelope.pb.h"
+#include "tenantry/v1/names.pb.h"
 
 namespace tenantry::commands {
 
@@ -47,6 +48,13 @@ class LoadedState {
   virtual size_t memory_bytes() const = 0;
 };
 
+// A platform-wide name (slug, custom domain) a command takes or an event gives back.
+struct NameUse {
+  v1::NameKind kind = v1::NAME_KIND_UNSPECIFIED;
+  std::string name;
+  std::string field;  // the command field naming it, for a refusal
+};
+
 class Aggregate {
  public:
   virtual ~Aggregate() = default;
@@ -65,6 +73,14 @@ class Aggregate {
   virtual std::unique_ptr<LoadedState> load(std::string_view state) const;
   virtual Outcome decide_loaded(const v1::CommandEnvelope& command, const LoadedState& state,
                                 const DecideContext& context) const;
+
+  // Names unique across the platform: those the command takes if accepted (the
+  // processor claims them before deciding), and those an event gives back given the
+  // state before it (released once the event is durable). None by default.
+  virtual std::vector<NameUse> names_claimed(const v1::CommandEnvelope& command) const { return {}; }
+  virtual std::vector<NameUse> names_released(const LoadedState& before, const v1::EventEnvelope& event) const {
+    return {};
+  }
 };
 
 }  // namespace tenantry::commands

@@ -322,12 +322,59 @@ log::Result<CommandProcessor::Work> CommandProcessor::handle(Partition& partitio
     return store_.get(kRepliesFamily, key);
   };
 
-  for (const auto& record : records) {
-    v1::CommandEnvelope command;
+  // Every command parsed once; then the names the new ones take, claimed together (one
+  // append, one read-back) before any of them is decided.
+  std::vector<v1::CommandEnvelope> commands(records.size());
+  std::vector<char> parsed(records.size());
+  for (size_t i = 0; i < records.size(); ++i) parsed[i] = commands[i].ParseFromString(records[i].value);
+  struct Claimed {
+    NameUse name;
+    ClaimOutcome outcome;
+  };
+  std::unordered_map<size_t, std::vector<Claimed>> claims;  // by record index
+  std::optional<log::Error> names_failure;
+  std::vector<NameRequest> refused_claims;  // taken by commands refused in this batch: given back
+  if (options_.names != nullptr) {
+    std::vector<NameRequest> requests;
+    std::vector<std::pair<size_t, NameUse>> owners;
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (!parsed[i] || commands[i].tenant_id() != records[i].key) continue;
+      auto names = aggregate_.names_claimed(commands[i]);
+      if (names.empty()) continue;
+      // A repeated command gets its first reply; it claims nothing again.
+      auto known = reply_of(reply_key(records[i].key, commands[i].command_id()));
+      if (!known) return std::unexpected(known.error());
+      if (known->has_value()) continue;
+      for (auto& name : names) {
+        requests.push_back({name.kind, name.name, records[i].key, "command " + commands[i].command_id()});
+        owners.emplace_back(i, std::move(name));
+      }
+    }
+    if (!requests.empty()) {
+      auto outcomes = options_.names->claim_all(requests, now_us);
+      if (!outcomes) {
+        names_failure = outcomes.error();
+      } else {
+        for (size_t j = 0; j < owners.size(); ++j) claims[owners[j].first].push_back({owners[j].second, (*outcomes)[j]});
+      }
+    }
+  }
+  std::vector<NameRequest> releases;
+
+  for (size_t index = 0; index < records.size(); ++index) {
+    const auto& record = records[index];
+    v1::CommandEnvelope& command = commands[index];
     v1::CommandReply reply;
     const std::string tenant = record.key;
     bool remember = true;
-    if (!command.ParseFromString(record.value)) {
+    const auto claimed = claims.find(index);
+    const Claimed* taken = nullptr;
+    if (claimed != claims.end()) {
+      for (const auto& claim : claimed->second) {
+        if (claim.outcome == ClaimOutcome::taken) taken = &claim;
+      }
+    }
+    if (!parsed[index]) {
       reply = rejection_reply("malformed_command", "the record is not a CommandEnvelope");
       remember = false;
     } else if (command.command_id().empty() || command.command_id().size() > 200) {
@@ -374,6 +421,17 @@ log::Result<CommandProcessor::Work> CommandProcessor::handle(Partition& partitio
         } else if (!aggregate_.handles(command.command_type())) {
           reply = rejection_reply("unknown_command", "unknown command type " + command.command_type(),
                                   v1::CommandReply::STATUS_REJECTED, "command_type");
+        } else if (names_failure && !aggregate_.names_claimed(command).empty()) {
+          // Not an answer about the command: it is not remembered, so a retry decides it.
+          reply = rejection_reply("unavailable", "names cannot be claimed now: " + names_failure->message,
+                                  v1::CommandReply::STATUS_REJECTED);
+          reply.set_resulting_sequence(version);
+          remember = false;
+        } else if (taken != nullptr) {
+          reply = rejection_reply("already_exists", taken->name.field + " '" + taken->name.name +
+                                      "' is taken by another tenant",
+                                  v1::CommandReply::STATUS_REJECTED, taken->name.field);
+          reply.set_resulting_sequence(version);
         } else {
           DecideContext context{now_us, random_token(random_)};
           auto outcome = aggregate_.decide_loaded(command, **state, context);
@@ -404,6 +462,11 @@ log::Result<CommandProcessor::Work> CommandProcessor::handle(Partition& partitio
                                                                            : command.correlation_id());
               envelope.set_causation_id(command.command_id());
               envelope.set_payload(std::move(event.payload));
+              if (options_.names != nullptr) {
+                for (auto& name : aggregate_.names_released(*next, envelope)) {
+                  releases.push_back({name.kind, std::move(name.name), tenant, "event of " + command.command_id()});
+                }
+              }
               next->evolve(envelope);
               append.events.push_back(std::move(draft));
             }
@@ -417,6 +480,14 @@ log::Result<CommandProcessor::Work> CommandProcessor::handle(Partition& partitio
       reply.set_command_id(command.command_id());
       reply.set_correlation_id(command.correlation_id());
     }
+    // A name this command took goes back when it was not accepted.
+    if (claimed != claims.end() && reply.status() != v1::CommandReply::STATUS_ACCEPTED) {
+      for (const auto& claim : claimed->second) {
+        if (claim.outcome == ClaimOutcome::claimed) {
+          refused_claims.push_back({claim.name.kind, claim.name.name, tenant, "refused " + command.command_id()});
+        }
+      }
+    }
     reply.set_tenant_id(tenant);
     if (reply.replied_at_us() == 0) reply.set_replied_at_us(now_us);
     std::string bytes = reply.SerializeAsString();
@@ -424,6 +495,11 @@ log::Result<CommandProcessor::Work> CommandProcessor::handle(Partition& partitio
     append.extra.push_back(log::Record{options_.replies_topic, tenant, std::move(bytes), {}, partition.id});
   }
   append.offsets.push_back(log::PartitionOffset{options_.commands_topic, partition.id, records.back().offset + 1});
+  if (!refused_claims.empty()) {
+    // A failure here leaves the names with the tenant id that claimed them: a retry of
+    // the command finds them already its own.
+    (void)options_.names->release_all(refused_claims, now_us);
+  }
   Work work;
   work.partition = &partition;
   work.commands = static_cast<int64_t>(records.size());
@@ -431,6 +507,7 @@ log::Result<CommandProcessor::Work> CommandProcessor::handle(Partition& partitio
   work.append = std::move(append);
   work.states = std::move(states);
   work.replies = std::move(replies);
+  work.releases = std::move(releases);
   return work;
 }
 
@@ -490,6 +567,11 @@ log::Result<int64_t> CommandProcessor::land(std::vector<Work>& works, log::Resul
     partition.unwritten_replies.merge(work.replies);
     if (work.event_count > 0) partition.unwritten_events_offset = positions[work.event_count - 1].offset + 1;
     if (positions.size() > work.event_count) partition.unwritten_replies_offset = positions.back().offset + 1;
+    if (!work.releases.empty()) {
+      // Durable events gave these names back. A failure leaves them held by a tenant that
+      // no longer uses them; the deletion saga releases a deleted tenant's names again.
+      (void)options_.names->release_all(work.releases, clock_.now_us());
+    }
     if (unwritten_commands_ == 0) unwritten_since_ = std::chrono::steady_clock::now();
     unwritten_commands_ += work.commands;
     handled += work.commands;

@@ -28,6 +28,7 @@
 #include <unordered_map>
 
 #include "commands/aggregate.h"
+#include "commands/name_registry.h"
 #include "connectors/clock/clock.h"
 #include "connectors/log/accepted_reader.h"
 #include "connectors/log/fenced_writer.h"
@@ -43,6 +44,9 @@ struct ProcessorOptions {
   std::string writer_id = "tenantry";
   size_t max_batch_commands = 500;           // commands per append at most
   std::chrono::milliseconds idle_wait{200};  // poll wait when there is nothing to do
+  // Claims the names commands take before deciding them, and releases those events
+  // give back (see name_registry.h). Null: names are not reserved platform-wide.
+  NameRegistry* names = nullptr;
   // Decoded tenant states kept in memory (least recently used go first). States not
   // yet in the store stay until the next store write, so the cache can exceed this by
   // at most max_unwritten_commands entries.
@@ -94,6 +98,7 @@ class CommandProcessor {
     // Tenant -> state after the batch (copies: the cache changes only once appended).
     std::unordered_map<std::string, std::unique_ptr<LoadedState>> states;
     std::unordered_map<std::string, std::string> replies;  // reply key -> reply to remember
+    std::vector<NameRequest> releases;  // names the batch's events give back, once durable
   };
   struct CachedState {
     std::string tenant;

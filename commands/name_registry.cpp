@@ -95,12 +95,73 @@ void NameRegistry::tail() {
   }
 }
 
-log::Result<int64_t> NameRegistry::append(const v1::NameRecord& record) {
+v1::NameRecord NameRegistry::record_of(v1::NameAction action, const NameRequest& request, int64_t now_us) {
+  const std::string key = name_key(request.kind, request.name);
+  v1::NameRecord record;
+  record.set_action(action);
+  record.set_kind(request.kind);
+  record.set_name(key.substr(key.find('\0') + 1));
+  record.set_tenant_id(request.tenant_id);
+  record.set_at_us(now_us);
+  record.set_reason(request.reason);
+  return record;
+}
+
+log::Result<std::vector<int64_t>> NameRegistry::append_all(const std::vector<v1::NameRecord>& records) {
   log::AppendRequest request;
-  request.records.push_back({options_.topic, record.name(), record.SerializeAsString(), {}, 0});
+  for (const auto& record : records) {
+    request.records.push_back({options_.topic, record.name(), record.SerializeAsString(), {}, 0});
+  }
   auto appended = log_.append(std::move(request));
   if (!appended) return std::unexpected(appended.error());
-  return appended->positions.at(0).offset;
+  std::vector<int64_t> offsets;
+  for (const auto& position : appended->positions) offsets.push_back(position.offset);
+  return offsets;
+}
+
+log::Result<std::vector<ClaimOutcome>> NameRegistry::claim_all(const std::vector<NameRequest>& claims, int64_t now_us) {
+  std::vector<ClaimOutcome> outcomes(claims.size(), ClaimOutcome::taken);
+  std::vector<v1::NameRecord> records;
+  std::vector<size_t> written;  // index in `claims` of each record
+  {
+    std::lock_guard lock(mutex_);
+    for (size_t i = 0; i < claims.size(); ++i) {
+      auto found = holders_.find(name_key(claims[i].kind, claims[i].name));
+      if (found != holders_.end()) {
+        // Held already: only its holder could free it, so the answer cannot change by appending.
+        outcomes[i] = found->second == claims[i].tenant_id ? ClaimOutcome::already_held : ClaimOutcome::taken;
+      } else {
+        written.push_back(i);
+      }
+    }
+  }
+  for (size_t i : written) records.push_back(record_of(v1::NAME_ACTION_CLAIM, claims[i], now_us));
+  if (records.empty()) return outcomes;
+  auto offsets = append_all(records);
+  if (!offsets) return std::unexpected(offsets.error());
+  if (auto applied = wait_applied(offsets->back()); !applied) return std::unexpected(applied.error());
+  std::lock_guard lock(mutex_);
+  for (size_t j = 0; j < written.size(); ++j) {
+    const auto& claim = claims[written[j]];
+    // A record whose outcome is no longer remembered falls back to who holds the name now.
+    if (auto took = recent_.find((*offsets)[j]); took != recent_.end() && took->second) {
+      outcomes[written[j]] = ClaimOutcome::claimed;
+      continue;
+    }
+    auto found = holders_.find(name_key(claim.kind, claim.name));
+    outcomes[written[j]] = found != holders_.end() && found->second == claim.tenant_id ? ClaimOutcome::already_held
+                                                                                        : ClaimOutcome::taken;
+  }
+  return outcomes;
+}
+
+log::Result<void> NameRegistry::release_all(const std::vector<NameRequest>& releases, int64_t now_us) {
+  if (releases.empty()) return {};
+  std::vector<v1::NameRecord> records;
+  for (const auto& release : releases) records.push_back(record_of(v1::NAME_ACTION_RELEASE, release, now_us));
+  auto offsets = append_all(records);
+  if (!offsets) return std::unexpected(offsets.error());
+  return {};
 }
 
 log::Result<void> NameRegistry::wait_applied(int64_t offset) {
@@ -114,44 +175,17 @@ log::Result<void> NameRegistry::wait_applied(int64_t offset) {
 
 log::Result<ClaimOutcome> NameRegistry::claim(v1::NameKind kind, std::string_view name, const std::string& tenant_id,
                                               const std::string& reason, int64_t now_us) {
-  const std::string key = name_key(kind, name);
-  {
-    std::lock_guard lock(mutex_);
-    if (auto found = holders_.find(key); found != holders_.end()) {
-      return found->second == tenant_id ? ClaimOutcome::already_held : ClaimOutcome::taken;
-    }
-  }
-  v1::NameRecord record;
-  record.set_action(v1::NAME_ACTION_CLAIM);
-  record.set_kind(kind);
-  record.set_name(key.substr(key.find('\0') + 1));
-  record.set_tenant_id(tenant_id);
-  record.set_at_us(now_us);
-  record.set_reason(reason);
-  auto offset = append(record);
-  if (!offset) return std::unexpected(offset.error());
-  if (auto applied = wait_applied(*offset); !applied) return std::unexpected(applied.error());
-  std::lock_guard lock(mutex_);
-  if (auto outcome = recent_.find(*offset); outcome != recent_.end() && outcome->second) return ClaimOutcome::claimed;
-  // This record took nothing: the name was someone's when it was applied (this tenant's
-  // own, through a twin claim that got there first, or another's).
-  auto found = holders_.find(key);
-  return found != holders_.end() && found->second == tenant_id ? ClaimOutcome::already_held : ClaimOutcome::taken;
+  auto outcomes = claim_all({NameRequest{kind, std::string(name), tenant_id, reason}}, now_us);
+  if (!outcomes) return std::unexpected(outcomes.error());
+  return outcomes->front();
 }
 
 log::Result<void> NameRegistry::release(v1::NameKind kind, std::string_view name, const std::string& tenant_id,
                                         const std::string& reason, int64_t now_us) {
-  const std::string key = name_key(kind, name);
-  v1::NameRecord record;
-  record.set_action(v1::NAME_ACTION_RELEASE);
-  record.set_kind(kind);
-  record.set_name(key.substr(key.find('\0') + 1));
-  record.set_tenant_id(tenant_id);
-  record.set_at_us(now_us);
-  record.set_reason(reason);
-  auto offset = append(record);
-  if (!offset) return std::unexpected(offset.error());
-  return wait_applied(*offset);
+  auto offsets = append_all({record_of(v1::NAME_ACTION_RELEASE, NameRequest{kind, std::string(name), tenant_id, reason},
+                                       now_us)});
+  if (!offsets) return std::unexpected(offsets.error());
+  return wait_applied(offsets->back());
 }
 
 std::string NameRegistry::holder(v1::NameKind kind, std::string_view name) const {

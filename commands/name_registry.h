@@ -8,9 +8,9 @@
 // append two claims; the earlier offset wins everywhere, and the later caller, once its
 // own record has been applied, sees that it lost.
 //
-// Callers claim before the command that uses the name (register, clone, add a custom
-// domain) and release when the command is refused or the name is given up (domain
-// removed, tenant deleted). A claim whose command never ran (a crash in between) stays
+// The command processor claims before deciding a command that uses a name (register,
+// clone, add a custom domain) and releases when the command is refused or the name is
+// given up (domain removed, tenant deleted). A claim whose command never ran (a crash in between) stays
 // with its tenant id: retrying the request with the same tenant id finds it already
 // held by that tenant.
 #pragma once
@@ -25,6 +25,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "connectors/log/event_log.h"
 #include "tenantry/v1/names.pb.h"
@@ -40,6 +41,13 @@ struct NameRegistryOptions {
 // tenant's before this claim; taken: another tenant holds it.
 enum class ClaimOutcome { claimed, already_held, taken };
 
+struct NameRequest {
+  v1::NameKind kind = v1::NAME_KIND_UNSPECIFIED;
+  std::string name;
+  std::string tenant_id;
+  std::string reason;
+};
+
 class NameRegistry {
  public:
   // Creates the topic (1 partition) when missing, replays it, and tails it.
@@ -49,6 +57,10 @@ class NameRegistry {
   // `name` is compared case-insensitively (a domain's trailing dot ignored).
   log::Result<ClaimOutcome> claim(v1::NameKind kind, std::string_view name, const std::string& tenant_id,
                                   const std::string& reason, int64_t now_us);
+  // Several claims in one append (one fsync) and one read-back: outcomes in order.
+  log::Result<std::vector<ClaimOutcome>> claim_all(const std::vector<NameRequest>& claims, int64_t now_us);
+  // Releases in one append; returns once durable, without waiting to read them back.
+  log::Result<void> release_all(const std::vector<NameRequest>& releases, int64_t now_us);
   // Frees the name if `tenant_id` holds it; returns once applied.
   log::Result<void> release(v1::NameKind kind, std::string_view name, const std::string& tenant_id,
                             const std::string& reason, int64_t now_us);
@@ -58,7 +70,9 @@ class NameRegistry {
 
  private:
   NameRegistry(log::EventLog& log, NameRegistryOptions options) : log_(log), options_(std::move(options)) {}
-  log::Result<int64_t> append(const v1::NameRecord& record);
+  // Appends the records in order; the offset of each.
+  log::Result<std::vector<int64_t>> append_all(const std::vector<v1::NameRecord>& records);
+  static v1::NameRecord record_of(v1::NameAction action, const NameRequest& request, int64_t now_us);
   log::Result<void> wait_applied(int64_t offset);
   // True when the record changed who holds its name.
   bool apply(const v1::NameRecord& record);

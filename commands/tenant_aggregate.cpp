@@ -1,5 +1,6 @@
 #include "commands/tenant_aggregate.h"
 
+#include "domain/tenant/names.h"
 #include "domain/tenant/wire.h"
 #include "tenantry/v1/state.pb.h"
 
@@ -157,6 +158,33 @@ Outcome TenantAggregate::decide_loaded(const v1::CommandEnvelope& envelope, cons
                                        const DecideContext& context) const {
   // Only this aggregate's load() makes the states the processor hands back to it.
   return decide_on(envelope, static_cast<const LoadedTenant&>(state).state(), context);
+}
+
+std::vector<NameUse> TenantAggregate::names_claimed(const v1::CommandEnvelope& envelope) const {
+  const std::string& type = envelope.command_type();
+  if (type != v1::RegisterTenant::descriptor()->full_name() && type != v1::CloneTenant::descriptor()->full_name() &&
+      type != v1::AddCustomDomain::descriptor()->full_name()) {
+    return {};
+  }
+  v1::TenantCommand command;
+  if (domain::tenant::command_from_wire(type, envelope.payload(), command) != WireRead::ok) return {};
+  std::vector<NameUse> names;
+  for (auto& use : domain::tenant::names_claimed_by(command)) names.push_back({use.kind, std::move(use.name), use.field});
+  return names;
+}
+
+std::vector<NameUse> TenantAggregate::names_released(const LoadedState& before, const v1::EventEnvelope& envelope) const {
+  const std::string& type = envelope.event_type();
+  if (type != v1::CustomDomainRemoved::descriptor()->full_name() && type != v1::TenantDeleted::descriptor()->full_name()) {
+    return {};
+  }
+  v1::TenantEvent event;
+  if (domain::tenant::event_from_wire(type, envelope.payload(), event) != WireRead::ok) return {};
+  std::vector<NameUse> names;
+  for (auto& use : domain::tenant::names_released_by(static_cast<const LoadedTenant&>(before).state(), event)) {
+    names.push_back({use.kind, std::move(use.name), use.field});
+  }
+  return names;
 }
 
 std::string TenantAggregate::evolve(std::string_view state_bytes, const v1::EventEnvelope& envelope) const {

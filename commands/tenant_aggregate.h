@@ -16,6 +16,8 @@ class TenantAggregate final : public Aggregate {
   std::unique_ptr<LoadedState> load(std::string_view state) const override;
   Outcome decide_loaded(const v1::CommandEnvelope& command, const LoadedState& state,
                         const DecideContext& context) const override;
+  std::vector<NameUse> names_claimed(const v1::CommandEnvelope& command) const override;
+  std::vector<NameUse> names_released(const LoadedState& before, const v1::EventEnvelope& event) const override;
 
   // State bytes <-> the decider's state (exposed for the read side and tests).
   static domain::tenant::TenantState decode_state(std::string_view state);

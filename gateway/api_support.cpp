@@ -211,30 +211,6 @@ std::string error_type_of(const HttpResponse& response) {
   return response.body.substr(start, response.body.find('"', start) - start);
 }
 
-HttpResponse run_claiming(GatewayDeps& deps, const HttpRequest& request, v1::NameKind kind, const std::string& name,
-                          const std::string& field, v1::CommandEnvelope command, const Principal& principal,
-                          int success_status, const std::string& success_message) {
-  if (!deps.names || name.empty()) {
-    return run_command(deps, request, std::move(command), principal, success_status, success_message);
-  }
-  const std::string tenant_id = command.tenant_id();
-  auto claimed = deps.names->claim(kind, name, tenant_id, "request " + request.request_id, deps.now_us());
-  if (!claimed) return http::error_response(request, 503, "unavailable", "names: " + claimed.error().message);
-  if (*claimed == commands::ClaimOutcome::taken) {
-    return http::error_response(request, 409, "already_exists", field + " '" + name + "' is taken by another tenant",
-                                {{field, "is taken by another tenant"}});
-  }
-  auto response = run_command(deps, request, std::move(command), principal, success_status, success_message);
-  // Refused: a name this request took goes back (one the tenant held before stays). No
-  // answer (503/504): the command may still run, so the claim stays with the tenant id
-  // a retry will use.
-  const bool refused = response.status >= 400 && response.status < 500;
-  if (refused && *claimed == commands::ClaimOutcome::claimed) {
-    (void)deps.names->release(kind, name, tenant_id, "refused " + request.request_id, deps.now_us());
-  }
-  return response;
-}
-
 std::expected<TenantAccess, HttpResponse> access_tenant(GatewayDeps& deps, const HttpRequest& request,
                                                         const std::vector<Role>& platform_roles, OwnTenant own) {
   auto principal = authenticate(deps, request);
@@ -281,10 +257,13 @@ std::expected<TenantAccess, HttpResponse> access_tenant(GatewayDeps& deps, const
     context = uncached.get(access.tenant_id);
   }
   if (!context) return std::unexpected(http::error_response(request, 500, "internal_error", context.error().message));
-  if (!*context) {
+  // A read of a tenant the directory does not know is a 404. A write goes on to the
+  // tenant's decider, which knows best: the directory may not show a tenant registered
+  // a moment ago yet.
+  if (!*context && request.method == "GET") {
     return std::unexpected(http::error_response(request, 404, "tenant_not_found", "no tenant " + access.tenant_id));
   }
-  const bool status_rules = access.resolved || !principal->is_platform();
+  const bool status_rules = *context && (access.resolved || !principal->is_platform());
   if (status_rules && (*context)->status == v1::TENANT_STATUS_DELETED) {
     return std::unexpected(
         http::error_response(request, 404, "tenant_deleted", "tenant " + access.tenant_id + " is deleted"));

@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "commands/command_client.h"
-#include "commands/name_registry.h"
 #include "connectors/http/auth/api_keys.h"
 #include "connectors/http/auth/jwt_verifier.h"
 #include "connectors/http/http_server.h"
@@ -42,8 +41,6 @@ struct GatewayDeps {
   TenantContextCache* contexts = nullptr;
   // Null: access is not audited (tools and tests that do not need it).
   AccessAudit* audit = nullptr;
-  // Null: slugs and domains are not reserved platform-wide (each tenant decides alone).
-  commands::NameRegistry* names = nullptr;
 };
 
 // The roles most endpoints allow, as lists an endpoint names in its table.
@@ -84,14 +81,16 @@ enum class OwnTenant { none, admin, admin_or_member };
 struct TenantAccess {
   http::auth::Principal principal;
   std::string tenant_id;
-  std::shared_ptr<const TenantContext> context;  // never null
+  // Null only on a write to a tenant the directory does not show yet (its decider answers).
+  std::shared_ptr<const TenantContext> context;
   bool resolved = false;  // named by resolution (/v1/tenant, /t/{slug}/...), not by /v1/tenants/{id}
 };
 
 // Everything a tenant-scoped endpoint checks, in order: who is calling; which tenant
 // the request is for (path parameter "id", else the resolution chain); whether the
-// principal may act on it (refusals are audited); whether the tenant exists (404);
-// and its status: a tenant-bound principal of a suspended tenant gets 403
+// principal may act on it (refusals are audited); whether the tenant exists (404 on
+// reads; writes are left to the tenant's decider, as the directory may lag); and its
+// status: a tenant-bound principal of a suspended tenant gets 403
 // tenant_suspended with the reason, of a deleted one 404 tenant_deleted. The
 // resolved forms (/v1/tenant, /t/{slug}/...) are the tenant's own surface and apply
 // the status rules to everyone; platform principals manage tenants in any status
@@ -115,16 +114,6 @@ v1::CommandEnvelope command_for(const std::string& tenant_id, const google::prot
 
 // The error type of a response made by error_response ("" for a success).
 std::string error_type_of(const http::HttpResponse& response);
-
-// Runs `command` under a platform-wide claim on a name (slug or domain) for
-// `tenant_id`: claims it first (409 already_exists on `field` when another tenant
-// holds it), then runs the command, and gives the claim up again when the command is
-// refused for any reason but the tenant already having it. Without a registry in
-// `deps`, just runs the command.
-http::HttpResponse run_claiming(GatewayDeps& deps, const http::HttpRequest& request, v1::NameKind kind,
-                                const std::string& name, const std::string& field, v1::CommandEnvelope command,
-                                const http::auth::Principal& principal, int success_status,
-                                const std::string& success_message);
 
 // Sends the command (Idempotency-Key header as its id, If-Match as its expected
 // version, the principal as its actor) and answers with its reply mapped onto HTTP.

@@ -5,8 +5,6 @@
 
 #include <sstream>
 
-#include "domain/tenant/slug.h"
-
 namespace tenantry::gateway {
 
 namespace {
@@ -57,10 +55,7 @@ HttpResponse register_tenant(GatewayDeps& deps, const HttpRequest& request) {
   if (id && !well_formed_id(*id)) errors.push_back({"id", "must be 1-128 of [A-Za-z0-9._:-]"});
   if (!errors.empty()) return http::error_response(request, 400, "validation_error", "the body has invalid fields", errors);
   const std::string tenant_id = id.value_or(random_id("t-"));
-  // A slug the decider would refuse is never claimed: its refusal comes from the decider.
-  const std::string claim = domain::tenant::check_slug(registration.slug()) ? registration.slug() : "";
-  return run_claiming(deps, request, v1::NAME_KIND_SLUG, claim, "slug", command_for(tenant_id, registration), *principal,
-                      201, "tenant registered");
+  return run_command(deps, request, command_for(tenant_id, registration), *principal, 201, "tenant registered");
 }
 
 // name=value pairs of a query string, percent-decoded; a malformed pair is a field error.
@@ -182,9 +177,8 @@ HttpResponse add_domain(GatewayDeps& deps, const HttpRequest& request) {
   v1::AddCustomDomain add;
   add.set_domain(text(*body, "domain", "domain", errors).value_or(""));
   if (!errors.empty()) return http::error_response(request, 400, "validation_error", "the body has invalid fields", errors);
-  const std::string claim = domain::tenant::check_domain_name(add.domain()) ? add.domain() : "";
-  return run_claiming(deps, request, v1::NAME_KIND_DOMAIN, claim, "domain", command_for(access->tenant_id, add),
-                      access->principal, 201, "custom domain added; publish its verificationToken, then have it verified");
+  return run_command(deps, request, command_for(access->tenant_id, add), access->principal, 201,
+                     "custom domain added; publish its verificationToken, then have it verified");
 }
 
 // Called by whatever checked the tenant's DNS (an operator or a verification worker),
@@ -209,13 +203,8 @@ HttpResponse remove_domain(GatewayDeps& deps, const HttpRequest& request) {
   if (!access) return access.error();
   v1::RemoveCustomDomain remove;
   remove.set_domain(request.path_params.at("domain"));
-  auto response = run_command(deps, request, command_for(access->tenant_id, remove), access->principal, 200,
-                              "custom domain removed");
-  if (deps.names && response.status == 200) {
-    (void)deps.names->release(v1::NAME_KIND_DOMAIN, remove.domain(), access->tenant_id,
-                              "removed " + request.request_id, deps.now_us());
-  }
-  return response;
+  return run_command(deps, request, command_for(access->tenant_id, remove), access->principal, 200,
+                     "custom domain removed");
 }
 
 HttpResponse tenant_operations(GatewayDeps& deps, const HttpRequest& request) {
@@ -318,9 +307,7 @@ HttpResponse clone_tenant(GatewayDeps& deps, const HttpRequest& request) {
   } else {
     clone.set_template_name(request.path_params.at("name"));
   }
-  const std::string claim = domain::tenant::check_slug(clone.slug()) ? clone.slug() : "";
-  return run_claiming(deps, request, v1::NAME_KIND_SLUG, claim, "slug", command_for(id.value_or(random_id("t-")), clone),
-                      *principal, 201, "tenant cloned");
+  return run_command(deps, request, command_for(id.value_or(random_id("t-")), clone), *principal, 201, "tenant cloned");
 }
 
 // Filters (status, plan, isolationTier, region, createdFrom, createdBefore), a page

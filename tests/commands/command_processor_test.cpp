@@ -65,7 +65,9 @@ struct Fixture {
                                            commands::CommandProcessor::store_families()});
     REQUIRE(opened.has_value());
     store = std::move(*opened);
-    processor = std::make_unique<commands::CommandProcessor>(log, *store, aggregate, clock);
+    commands::ProcessorOptions options;
+    options.names = names;
+    processor = std::make_unique<commands::CommandProcessor>(log, *store, aggregate, clock, options);
   }
 
   void send(const v1::CommandEnvelope& command) {
@@ -121,8 +123,18 @@ struct Fixture {
   commands::TenantAggregate aggregate;
   std::unique_ptr<store::RocksStore> store;
   std::unique_ptr<commands::CommandProcessor> processor;
+  commands::NameRegistry* names = nullptr;  // set, then open_store(), to reserve names
   int stores = 0;
 };
+
+v1::CommandEnvelope command_of(const std::string& tenant, const std::string& id, const google::protobuf::Message& body) {
+  v1::CommandEnvelope command;
+  command.set_command_id(id);
+  command.set_tenant_id(tenant);
+  command.set_command_type(body.GetDescriptor()->full_name());
+  command.set_payload(body.SerializeAsString());
+  return command;
+}
 
 }  // namespace
 
@@ -252,4 +264,64 @@ TEST_CASE("command processor: a state cache smaller than the tenants stays bound
   auto repeated = fixture.process_one(register_command("t-0", "r-0", "slug-0"));
   CHECK(repeated.status() == v1::CommandReply::STATUS_ACCEPTED);
   CHECK(repeated.resulting_sequence() == 1);
+}
+
+TEMPLATE_TEST_CASE("command processor: slugs and domains are unique across tenants for commands on the topic",
+                   "[commands][names]", EmbeddedHarness, KafkaHarness) {
+  TestType harness;
+  Fixture fixture(harness.log());
+  auto names = commands::NameRegistry::open(harness.log());
+  REQUIRE(names.has_value());
+  fixture.names = names->get();
+  fixture.open_store();
+
+  CHECK(fixture.process_one(register_command("t-a", "a-1", "shared")).status() == v1::CommandReply::STATUS_ACCEPTED);
+  auto refused = fixture.process_one(register_command("t-b", "b-1", "shared"));
+  CHECK(refused.status() == v1::CommandReply::STATUS_REJECTED);
+  CHECK(refused.error_type() == "already_exists");
+  REQUIRE(refused.field_errors_size() == 1);
+  CHECK(refused.field_errors(0).field() == "slug");
+  CHECK(fixture.events_of("t-b").empty());
+  CHECK((*names)->holder(v1::NAME_KIND_SLUG, "shared") == "t-a");
+  // The same tenant registering again keeps its slug (already_exists from its decider).
+  CHECK(fixture.process_one(register_command("t-a", "a-2", "shared")).error_type() == "already_exists");
+  CHECK((*names)->holder(v1::NAME_KIND_SLUG, "shared") == "t-a");
+
+  // A registration refused for another reason gives its slug back.
+  auto invalid = register_command("t-c", "c-1", "free-slug");
+  v1::RegisterTenant body;
+  REQUIRE(body.ParseFromString(invalid.payload()));
+  body.set_display_name("");
+  invalid.set_payload(body.SerializeAsString());
+  CHECK(fixture.process_one(invalid).status() == v1::CommandReply::STATUS_REJECTED);
+  // Releases are durable when the reply is out; this node reads them back shortly after.
+  CHECK(testing::eventually(10s, [&] { return (*names)->holder(v1::NAME_KIND_SLUG, "free-slug").empty(); }));
+
+  // Two registrations for one slug in one poll: the earlier claim wins.
+  fixture.send(register_command("t-d", "d-1", "raced"));
+  fixture.send(register_command("t-e", "e-1", "raced"));
+  REQUIRE(testing::eventually(30s, [&] {
+    REQUIRE(fixture.processor->process_available(200ms).has_value());
+    return fixture.replies_for("t-d").size() == 1 && fixture.replies_for("t-e").size() == 1;
+  }));
+  const bool d_won = fixture.replies_for("t-d")[0].status() == v1::CommandReply::STATUS_ACCEPTED;
+  const bool e_won = fixture.replies_for("t-e")[0].status() == v1::CommandReply::STATUS_ACCEPTED;
+  CHECK(d_won != e_won);
+  CHECK((*names)->holder(v1::NAME_KIND_SLUG, "raced") == (d_won ? "t-d" : "t-e"));
+
+  // Domains: taken while t-a has it, free once its removal is durable.
+  v1::AddCustomDomain add;
+  add.set_domain("www.shared.test");
+  CHECK(fixture.process_one(command_of("t-a", "a-3", add)).status() == v1::CommandReply::STATUS_ACCEPTED);
+  const std::string winner = d_won ? "t-d" : "t-e";
+  auto taken = fixture.process_one(command_of(winner, winner + "-2", add));
+  CHECK(taken.error_type() == "already_exists");
+  REQUIRE(taken.field_errors_size() == 1);
+  CHECK(taken.field_errors(0).field() == "domain");
+  v1::RemoveCustomDomain remove;
+  remove.set_domain("www.shared.test");
+  CHECK(fixture.process_one(command_of("t-a", "a-4", remove)).status() == v1::CommandReply::STATUS_ACCEPTED);
+  CHECK(testing::eventually(10s, [&] { return (*names)->holder(v1::NAME_KIND_DOMAIN, "www.shared.test").empty(); }));
+  CHECK(fixture.process_one(command_of(winner, winner + "-3", add)).status() == v1::CommandReply::STATUS_ACCEPTED);
+  CHECK((*names)->holder(v1::NAME_KIND_DOMAIN, "www.shared.test") == winner);
 }
