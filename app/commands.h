@@ -11,6 +11,7 @@ int run_serve(const std::vector<std::string>& args);
 int run_devbroker(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
 int run_projections(const std::vector<std::string>& args);
+int run_audit(const std::vector<std::string>& args);
 
 // Blocks SIGINT and SIGTERM in this thread and every thread started after it, so
 // they are taken only by wait_for_stop_signal / stop_signal_pending.

@@ -13,7 +13,8 @@ constexpr const char* kUsage =
     "  devbroker   run librdkafka's mock Kafka cluster for development and tests\n"
     "  bench log   measure the log engines beside the raw libraries (JSON)\n"
     "  bench commands  measure the command processor beside the raw log (JSON)\n"
-    "  projections rebuild NAME  rebuild a read model from the events topic\n\n"
+    "  projections rebuild NAME  rebuild a read model from the events topic\n"
+    "  audit verify|prove|checkpoint|keygen|check  verify the log; Merkle proofs, signed checkpoints\n\n"
     "`tenantry <command> --help` lists every option of a command.\n";
 
 }  // namespace
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   if (command == "devbroker") return tenantry::app::run_devbroker(rest);
   if (command == "bench") return tenantry::app::run_bench(rest);
   if (command == "projections") return tenantry::app::run_projections(rest);
+  if (command == "audit") return tenantry::app::run_audit(rest);
   std::fprintf(stderr, "tenantry: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 2;
 }

@@ -1,0 +1,237 @@
+#include "audit/merkle.h"
+
+#include <openssl/evp.h>
+
+#include <bit>
+#include <memory>
+
+namespace tenantry::audit {
+
+namespace {
+
+constexpr unsigned char kLeafPrefix = 0x00;
+constexpr unsigned char kNodePrefix = 0x01;
+
+// k: the largest power of two smaller than n (n >= 2).
+uint64_t split_point(uint64_t n) { return std::bit_floor(n - 1); }
+
+void path(std::span<const Hash> leaves, uint64_t index, std::vector<Hash>& out) {
+  const uint64_t n = leaves.size();
+  if (n <= 1) return;
+  const uint64_t k = split_point(n);
+  if (index < k) {
+    path(leaves.first(k), index, out);
+    out.push_back(root_of(leaves.subspan(k)));
+  } else {
+    path(leaves.subspan(k), index - k, out);
+    out.push_back(root_of(leaves.first(k)));
+  }
+}
+
+// SUBPROOF(m, D[n], b) of RFC 9162 2.1.4.1.
+void subproof(std::span<const Hash> leaves, uint64_t m, bool complete, std::vector<Hash>& out) {
+  const uint64_t n = leaves.size();
+  if (m == n) {
+    if (!complete) out.push_back(root_of(leaves));
+    return;
+  }
+  const uint64_t k = split_point(n);
+  if (m <= k) {
+    subproof(leaves.first(k), m, complete, out);
+    out.push_back(root_of(leaves.subspan(k)));
+  } else {
+    subproof(leaves.subspan(k), m - k, false, out);
+    out.push_back(root_of(leaves.first(k)));
+  }
+}
+
+ProofError refused(std::string message) { return ProofError{std::move(message)}; }
+
+
+// One fetched algorithm and a context per thread: OpenSSL 3's one-shot SHA256()
+// looks the algorithm up on every call, which costs more than hashing 65 bytes.
+Hash digest(unsigned char prefix, std::string_view first, std::string_view second) {
+  static EVP_MD* const algorithm = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  Hash out;
+  unsigned int length = 0;
+  EVP_DigestInit_ex(context.get(), algorithm, nullptr);
+  EVP_DigestUpdate(context.get(), &prefix, 1);
+  EVP_DigestUpdate(context.get(), first.data(), first.size());
+  EVP_DigestUpdate(context.get(), second.data(), second.size());
+  EVP_DigestFinal_ex(context.get(), out.data(), &length);
+  return out;
+}
+
+std::string_view bytes_of(const Hash& hash) {
+  return {reinterpret_cast<const char*>(hash.data()), hash.size()};
+}
+
+}  // namespace
+
+Hash leaf_hash(std::string_view leaf) { return digest(kLeafPrefix, leaf, {}); }
+
+Hash node_hash(const Hash& left, const Hash& right) {
+  return digest(kNodePrefix, bytes_of(left), bytes_of(right));
+}
+
+Hash empty_root() {
+  static EVP_MD* const algorithm = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  Hash out;
+  unsigned int length = 0;
+  EVP_Digest(nullptr, 0, out.data(), &length, algorithm, nullptr);
+  return out;
+}
+
+std::string to_hex(const Hash& hash) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string text(2 * kHashBytes, '0');
+  for (size_t i = 0; i < kHashBytes; ++i) {
+    text[2 * i] = kDigits[hash[i] >> 4];
+    text[2 * i + 1] = kDigits[hash[i] & 0x0F];
+  }
+  return text;
+}
+
+std::optional<Hash> hash_from_hex(std::string_view hex) {
+  if (hex.size() != 2 * kHashBytes) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  Hash out;
+  for (size_t i = 0; i < kHashBytes; ++i) {
+    const int high = nibble(hex[2 * i]);
+    const int low = nibble(hex[2 * i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    out[i] = static_cast<unsigned char>(high << 4 | low);
+  }
+  return out;
+}
+
+Hash root_of(std::span<const Hash> leaf_hashes) {
+  const uint64_t n = leaf_hashes.size();
+  if (n == 0) return empty_root();
+  if (n == 1) return leaf_hashes[0];
+  const uint64_t k = split_point(n);
+  return node_hash(root_of(leaf_hashes.first(k)), root_of(leaf_hashes.subspan(k)));
+}
+
+std::vector<Hash> inclusion_proof(std::span<const Hash> leaf_hashes, uint64_t index) {
+  std::vector<Hash> out;
+  if (index >= leaf_hashes.size()) return out;
+  path(leaf_hashes, index, out);
+  return out;
+}
+
+std::vector<Hash> consistency_proof(std::span<const Hash> leaf_hashes, uint64_t old_size) {
+  std::vector<Hash> out;
+  if (old_size == 0 || old_size > leaf_hashes.size()) return out;
+  subproof(leaf_hashes, old_size, true, out);
+  return out;
+}
+
+Verified verify_inclusion(const Hash& leaf, uint64_t index, uint64_t tree_size,
+                          std::span<const Hash> proof, const Hash& root) {
+  if (index >= tree_size) {
+    return std::unexpected(refused("leaf index " + std::to_string(index) + " is not below tree size " +
+                                   std::to_string(tree_size)));
+  }
+  uint64_t fn = index;
+  uint64_t sn = tree_size - 1;
+  Hash r = leaf;
+  for (const Hash& p : proof) {
+    if (sn == 0) return std::unexpected(refused("proof is longer than a tree of this size allows"));
+    if ((fn & 1) == 1 || fn == sn) {
+      r = node_hash(p, r);
+      if ((fn & 1) == 0) {
+        while ((fn & 1) == 0 && fn != 0) {
+          fn >>= 1;
+          sn >>= 1;
+        }
+      }
+    } else {
+      r = node_hash(r, p);
+    }
+    fn >>= 1;
+    sn >>= 1;
+  }
+  if (sn != 0) return std::unexpected(refused("proof is shorter than a tree of this size needs"));
+  if (r != root) return std::unexpected(refused("proof does not lead to the root (leaf, index or tree size differ)"));
+  return {};
+}
+
+Verified verify_consistency(uint64_t old_size, uint64_t new_size, const Hash& old_root,
+                            const Hash& new_root, std::span<const Hash> proof) {
+  if (old_size > new_size) {
+    return std::unexpected(refused("old tree size " + std::to_string(old_size) + " is above new tree size " +
+                                   std::to_string(new_size)));
+  }
+  if (old_size == new_size) {
+    if (!proof.empty()) return std::unexpected(refused("trees of equal size need an empty proof"));
+    if (old_root != new_root) return std::unexpected(refused("trees of equal size have different roots"));
+    return {};
+  }
+  if (old_size == 0) {
+    if (!proof.empty()) return std::unexpected(refused("the empty tree needs an empty proof"));
+    if (old_root != empty_root()) return std::unexpected(refused("old root is not the empty tree's root"));
+    return {};
+  }
+  if (proof.empty()) return std::unexpected(refused("empty consistency proof between different sizes"));
+  std::vector<Hash> path(proof.begin(), proof.end());
+  // An old tree that is a perfect subtree of the new one is itself the first node.
+  if (std::has_single_bit(old_size)) path.insert(path.begin(), old_root);
+  uint64_t fn = old_size - 1;
+  uint64_t sn = new_size - 1;
+  while ((fn & 1) == 1) {
+    fn >>= 1;
+    sn >>= 1;
+  }
+  Hash fr = path[0];
+  Hash sr = path[0];
+  for (size_t i = 1; i < path.size(); ++i) {
+    const Hash& c = path[i];
+    if (sn == 0) return std::unexpected(refused("proof is longer than these tree sizes allow"));
+    if ((fn & 1) == 1 || fn == sn) {
+      fr = node_hash(c, fr);
+      sr = node_hash(c, sr);
+      if ((fn & 1) == 0) {
+        while ((fn & 1) == 0 && fn != 0) {
+          fn >>= 1;
+          sn >>= 1;
+        }
+      }
+    } else {
+      sr = node_hash(sr, c);
+    }
+    fn >>= 1;
+    sn >>= 1;
+  }
+  if (sn != 0) return std::unexpected(refused("proof is shorter than these tree sizes need"));
+  if (fr != old_root) return std::unexpected(refused("proof does not reproduce the old root"));
+  if (sr != new_root) return std::unexpected(refused("proof does not reproduce the new root"));
+  return {};
+}
+
+void MerkleAccumulator::append(const Hash& leaf) {
+  peaks_.push_back(leaf);
+  // Each trailing 1 bit of the old size is a perfect subtree of the same height as
+  // the one just completed: merge them, as binary addition carries.
+  for (uint64_t carry = size_; (carry & 1) == 1; carry >>= 1) {
+    Hash right = peaks_.back();
+    peaks_.pop_back();
+    peaks_.back() = node_hash(peaks_.back(), right);
+  }
+  ++size_;
+}
+
+Hash MerkleAccumulator::root() const {
+  if (peaks_.empty()) return empty_root();
+  Hash root = peaks_.back();
+  for (size_t i = peaks_.size() - 1; i-- > 0;) root = node_hash(peaks_[i], root);
+  return root;
+}
+
+}  // namespace tenantry::audit
