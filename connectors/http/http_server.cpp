@@ -6,6 +6,7 @@
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/StreamCopier.h>
@@ -93,6 +94,9 @@ class Dispatch final : public Poco::Net::HTTPRequestHandler {
       : routes_(routes), max_body_bytes_(max_body_bytes) {}
 
   void handleRequest(Poco::Net::HTTPServerRequest& in, Poco::Net::HTTPServerResponse& out) override {
+    // Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
+    // holds the body back until the client's delayed ACK of the headers (tens of ms).
+    if (auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&in)) impl->socket().setNoDelay(true);
     HttpResponse response = handle(in);
     if (auto id = response.headers.find("X-Request-ID"); id == response.headers.end() && !last_request_id_.empty()) {
       response.headers["X-Request-ID"] = last_request_id_;
