@@ -271,6 +271,7 @@ int run_bench_commands(const std::vector<std::string>& args) {
     if (options.http) row->set("http", mode_json(f.http, f.raw_append_records_per_second));
     row->set("rss_bytes_per_tenant", std::round(f.rss_bytes_per_tenant));
     row->set("state_cache_bytes_per_tenant", std::round(f.state_cache_bytes_per_tenant));
+    row->set("gateway_cache_bytes_per_tenant", std::round(f.gateway_cache_bytes_per_tenant));
     row->set("cached_states", f.cached_states);
     rows->add(row);
   }
@@ -313,6 +314,10 @@ int run_bench_commands(const std::vector<std::string>& args) {
            f.rss_bytes_per_tenant, 2048, false);
     target("processor state cache per tenant (bytes), " + std::to_string(f.tenants) + " tenants",
            f.state_cache_bytes_per_tenant, 2048, false);
+    if (f.gateway_cache_bytes_per_tenant > 0) {
+      target("gateway tenant context cache per tenant (bytes), " + std::to_string(f.tenants) + " tenants",
+             f.gateway_cache_bytes_per_tenant, 2048, false);
+    }
   }
   result.set("targets", targets);
   result.stringify(std::cout, 2);

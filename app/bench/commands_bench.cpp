@@ -401,7 +401,15 @@ std::vector<CommandsFigure> bench_commands(const CommandsBenchOptions& options, 
       }
       clock::SystemClock clock;
       commands::TenantAggregate aggregate;
-      commands::CommandProcessor processor(**log, **store, aggregate, clock);
+      // As serve runs it: registrations claim their slugs platform-wide.
+      auto names = commands::NameRegistry::open(**log);
+      if (!names) {
+        *error = names.error().message;
+        return figures;
+      }
+      commands::ProcessorOptions processor_options;
+      processor_options.names = names->get();
+      commands::CommandProcessor processor(**log, **store, aggregate, clock, processor_options);
       if (auto started = processor.start(); !started) {
         *error = started.error().message;
         return figures;
@@ -444,6 +452,9 @@ std::vector<CommandsFigure> bench_commands(const CommandsBenchOptions& options, 
         // The gateway as serve builds it: the directory projection running (routes
         // read tenants from it), a JWT verifier, the tenant routes on a Poco server.
         projections::TenantDirectoryModel directory_model;
+        projections::TenantDirectory directory(**store);
+        gateway::TenantContextCache contexts(directory);
+        directory_model.on_changed([&contexts](std::string_view tenant) { contexts.invalidate(tenant); });
         projections::ProjectionRunner directory_runner(**log, **store, directory_model);
         if (auto started = directory_runner.start(); !started) {
           *error = started.error().message;
@@ -452,7 +463,15 @@ std::vector<CommandsFigure> bench_commands(const CommandsBenchOptions& options, 
         for (int waited = 0; !directory_runner.caught_up() && waited < 60000; waited += 10) {
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
-        projections::TenantDirectory directory(**store);
+        // Every tenant's context cached, as a gateway that has seen them all holds it.
+        const int64_t contexts_before = resident_bytes();
+        for (int i = 0; i < tenants; ++i) {
+          if (auto context = contexts.get(tenant_id(i)); !context || !*context) {
+            *error = "tenant context of " + tenant_id(i) + " not found";
+            return figures;
+          }
+        }
+        figure.gateway_cache_bytes_per_tenant = static_cast<double>(resident_bytes() - contexts_before) / tenants;
         const std::string secret = "bench-secret-bench-secret-bench-secret!";
         http::auth::JwtOptions jwt_options;
         jwt_options.hs256_secret = secret;
@@ -462,6 +481,7 @@ std::vector<CommandsFigure> bench_commands(const CommandsBenchOptions& options, 
           return figures;
         }
         gateway::GatewayDeps deps{**client, directory, **jwt, [&clock] { return clock.now_us(); }};
+        deps.contexts = &contexts;
         http::HttpServerOptions http_options;
         http_options.port = 0;
         http_options.max_threads = options.http_connections + 4;

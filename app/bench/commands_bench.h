@@ -47,6 +47,9 @@ struct CommandsFigure {
   double raw_append_records_per_second = 0;  // same run, same log engine
   double rss_bytes_per_tenant = 0;           // resident growth while registering, per tenant
   double state_cache_bytes_per_tenant = 0;   // the processor's decoded states, as it counts them
+  // Resident growth while the gateway's tenant context cache fills with every tenant
+  // (HTTP mode), per tenant.
+  double gateway_cache_bytes_per_tenant = 0;
   int64_t cached_states = 0;
 };
 
