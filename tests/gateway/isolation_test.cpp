@@ -159,6 +159,29 @@ TEST_CASE("isolation: a principal of one tenant reaches no other tenant by any r
   }
   CHECK(denied == static_cast<int>(2 * matrix.size()));
 
+  // API keys of acme: issued, listed or revoked by another tenant's principal, refused.
+  auto issued = send(port, {"POST", "/v1/api-keys", {}, R"({"subject":"ci","tenantId":"t-acme","roles":["tenant_member"]})", ""},
+                     admin);
+  REQUIRE(issued.first == 201);
+  const std::string acme_key = issued.second->getObject("data")->getValue<std::string>("keyId");
+  const std::vector<Call> key_calls = {
+      {"POST", "/v1/api-keys", {}, R"({"subject":"x","tenantId":"t-acme","roles":["tenant_admin"]})", "POST api-keys"},
+      {"GET", "/v1/api-keys?tenantId=t-acme", {}, "", "GET api-keys"},
+      {"DELETE", "/v1/api-keys/" + acme_key, {}, "", "DELETE api-keys/{id}"},
+  };
+  for (const auto& [who, bearer] : outsiders) {
+    for (const auto& call : key_calls) {
+      INFO(who << " -> " << call.label);
+      auto [status, body] = send(port, call, bearer);
+      CHECK(status == 403);
+      CHECK((!body->has("data") || body->isNull("data")));
+    }
+  }
+  auto listed = send(port, {"GET", "/v1/api-keys?tenantId=t-acme", {}, "", ""}, admin);
+  REQUIRE(listed.first == 200);
+  CHECK(listed.second->getObject("data")->getArray("keys")->size() == 1);
+  CHECK(listed.second->getObject("data")->getArray("keys")->getObject(0)->getValue<std::string>("status") == "active");
+
   // The same routes work for the tenant's own principal, so the denials above are
   // the isolation rule and not broken routes.
   const std::string acme_member = token("ann", "tenant_member", "t-acme");
