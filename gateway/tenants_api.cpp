@@ -13,6 +13,33 @@ using http::FieldDetail;
 using http::HttpRequest;
 using http::HttpResponse;
 
+// The body's adminContact {name, email}, when present; field errors when malformed.
+std::optional<v1::AdminContact> read_admin_contact(const Poco::JSON::Object::Ptr& body,
+                                                   std::vector<FieldDetail>& errors) {
+  if (!body->has("adminContact")) return std::nullopt;
+  auto contact = body->getObject("adminContact");
+  if (!contact) {
+    errors.push_back({"adminContact", "must be an object with name and email"});
+    return std::nullopt;
+  }
+  for (const auto& name : contact->getNames()) {
+    if (name != "name" && name != "email") errors.push_back({"adminContact." + name, "unknown field"});
+  }
+  v1::AdminContact out;
+  out.set_name(text(contact, "name", "adminContact.name", errors).value_or(""));
+  out.set_email(text(contact, "email", "adminContact.email", errors).value_or(""));
+  return out;
+}
+
+// The body's isolationTier, when present and known; a field error when unknown.
+std::optional<v1::IsolationTier> read_tier(const Poco::JSON::Object::Ptr& body, std::vector<FieldDetail>& errors) {
+  auto tier = text(body, "isolationTier", "isolationTier", errors);
+  if (!tier) return std::nullopt;
+  if (auto parsed = tier_from(*tier)) return parsed;
+  errors.push_back({"isolationTier", "must be shared, schema or dedicated"});
+  return std::nullopt;
+}
+
 HttpResponse register_tenant(GatewayDeps& deps, const HttpRequest& request) {
   auto principal = authenticate(deps, request);
   if (!principal) return principal.error();
@@ -26,22 +53,8 @@ HttpResponse register_tenant(GatewayDeps& deps, const HttpRequest& request) {
   registration.set_display_name(text(*body, "displayName", "displayName", errors).value_or(""));
   registration.set_plan(text(*body, "plan", "plan", errors).value_or(""));
   registration.set_region(text(*body, "region", "region", errors).value_or(""));
-  if (auto tier = text(*body, "isolationTier", "isolationTier", errors)) {
-    if (auto parsed = tier_from(*tier)) registration.set_isolation_tier(*parsed);
-    else errors.push_back({"isolationTier", "must be shared, schema or dedicated"});
-  }
-  if ((*body)->has("adminContact")) {
-    auto contact = (*body)->getObject("adminContact");
-    if (!contact) {
-      errors.push_back({"adminContact", "must be an object with name and email"});
-    } else {
-      for (const auto& name : contact->getNames()) {
-        if (name != "name" && name != "email") errors.push_back({"adminContact." + name, "unknown field"});
-      }
-      registration.mutable_admin_contact()->set_name(text(contact, "name", "adminContact.name", errors).value_or(""));
-      registration.mutable_admin_contact()->set_email(text(contact, "email", "adminContact.email", errors).value_or(""));
-    }
-  }
+  if (auto tier = read_tier(*body, errors)) registration.set_isolation_tier(*tier);
+  if (auto contact = read_admin_contact(*body, errors)) *registration.mutable_admin_contact() = *contact;
   if ((*body)->has("settings")) {
     auto settings = (*body)->getObject("settings");
     if (!settings) {
@@ -114,18 +127,7 @@ HttpResponse configure_tenant(GatewayDeps& deps, const HttpRequest& request) {
     if (!access->principal.is_platform()) errors.push_back({"plan", "only platform roles change the plan"});
     else change.set_plan(*plan);
   }
-  if ((*body)->has("adminContact")) {
-    auto contact = (*body)->getObject("adminContact");
-    if (!contact) {
-      errors.push_back({"adminContact", "must be an object with name and email"});
-    } else {
-      for (const auto& name : contact->getNames()) {
-        if (name != "name" && name != "email") errors.push_back({"adminContact." + name, "unknown field"});
-      }
-      change.mutable_admin_contact()->set_name(text(contact, "name", "adminContact.name", errors).value_or(""));
-      change.mutable_admin_contact()->set_email(text(contact, "email", "adminContact.email", errors).value_or(""));
-    }
-  }
+  if (auto contact = read_admin_contact(*body, errors)) *change.mutable_admin_contact() = *contact;
   if ((*body)->has("settings")) {
     auto settings = (*body)->getObject("settings");
     if (!settings) {
@@ -282,19 +284,8 @@ HttpResponse clone_tenant(GatewayDeps& deps, const HttpRequest& request) {
   clone.set_slug(text(*body, "slug", "slug", errors).value_or(""));
   clone.set_display_name(text(*body, "displayName", "displayName", errors).value_or(""));
   clone.set_region(text(*body, "region", "region", errors).value_or(""));
-  if (auto tier = text(*body, "isolationTier", "isolationTier", errors)) {
-    if (auto parsed = tier_from(*tier)) clone.set_isolation_tier(*parsed);
-    else errors.push_back({"isolationTier", "must be shared, schema or dedicated"});
-  }
-  if ((*body)->has("adminContact")) {
-    auto contact = (*body)->getObject("adminContact");
-    if (!contact) {
-      errors.push_back({"adminContact", "must be an object with name and email"});
-    } else {
-      clone.mutable_admin_contact()->set_name(text(contact, "name", "adminContact.name", errors).value_or(""));
-      clone.mutable_admin_contact()->set_email(text(contact, "email", "adminContact.email", errors).value_or(""));
-    }
-  }
+  if (auto tier = read_tier(*body, errors)) clone.set_isolation_tier(*tier);
+  if (auto contact = read_admin_contact(*body, errors)) *clone.mutable_admin_contact() = *contact;
   if (id && !well_formed_id(*id)) errors.push_back({"id", "must be 1-128 of [A-Za-z0-9._:-]"});
   if (!errors.empty()) return http::error_response(request, 400, "validation_error", "the body has invalid fields", errors);
   if (auto source = request.path_params.find("id"); source != request.path_params.end()) {
