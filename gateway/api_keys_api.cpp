@@ -160,7 +160,10 @@ HttpResponse issue_key(GatewayDeps& deps, const HttpRequest& request) {
       return http::error_response(request, 403, "forbidden", "a tenant_admin issues keys for its own tenant only",
                                   {{"tenantId", "required: the principal's own tenant"}});
     }
-    if (auto denied = authorize_keys(request, *principal, tenant, {}, {Role::tenant_admin})) return *denied;
+    if (auto denied = authorize_keys(request, *principal, tenant, {}, {Role::tenant_admin})) {
+      audit_denial(deps, request, *principal, tenant, "body", error_type_of(*denied));
+      return *denied;
+    }
   }
   for (size_t i = 0; i < roles.size(); ++i) {
     const Role role = roles[i];
@@ -223,7 +226,10 @@ HttpResponse list_keys(GatewayDeps& deps, const HttpRequest& request) {
     }
   }
   if (!errors.empty()) return http::error_response(request, 400, "validation_error", "invalid query parameters", errors);
-  if (auto denied = authorize_keys(request, *principal, tenant_id, kKeyReaders, {Role::tenant_admin})) return *denied;
+  if (auto denied = authorize_keys(request, *principal, tenant_id, kKeyReaders, {Role::tenant_admin})) {
+    audit_denial(deps, request, *principal, tenant_id, "query", error_type_of(*denied));
+    return *denied;
+  }
   auto keys = deps.api_keys->list(tenant_id);
   if (!keys) return store_failure(request, keys.error());
   const int64_t now_us = deps.now_us();
@@ -250,6 +256,7 @@ HttpResponse revoke_key(GatewayDeps& deps, const HttpRequest& request) {
   if (!*found) return http::error_response(request, 404, "not_found", "no API key " + key_id);
   if (!principal->has(Role::platform_admin)) {
     if (auto denied = authorize_keys(request, *principal, (*found)->tenant_id, {}, {Role::tenant_admin})) {
+      audit_denial(deps, request, *principal, (*found)->tenant_id, "key", error_type_of(*denied));
       return *denied;
     }
   }

@@ -191,6 +191,9 @@ v1::AccessRecord access_record(const HttpRequest& request, const Principal& prin
   return record;
 }
 
+
+}  // namespace
+
 void audit_denial(GatewayDeps& deps, const HttpRequest& request, const Principal& principal, const std::string& target,
                   const std::string& resolved_by, const std::string& reason) {
   if (!deps.audit) return;
@@ -199,8 +202,6 @@ void audit_denial(GatewayDeps& deps, const HttpRequest& request, const Principal
   record.set_reason(reason);
   deps.audit->record_denial(record);
 }
-
-}  // namespace
 
 std::string error_type_of(const HttpResponse& response) {
   if (response.status < 400) return "";

@@ -112,6 +112,11 @@ std::optional<std::string> text(const Poco::JSON::Object::Ptr& object, const std
 // A command envelope for `tenant_id` carrying `body` (type name from its descriptor).
 v1::CommandEnvelope command_for(const std::string& tenant_id, const google::protobuf::Message& body);
 
+// Records a refusal of `principal` reaching for `target` (a tenant id) on the audit
+// topic, when an audit is configured; returns once it is durable.
+void audit_denial(GatewayDeps& deps, const http::HttpRequest& request, const http::auth::Principal& principal,
+                  const std::string& target, const std::string& resolved_by, const std::string& reason);
+
 // The error type of a response made by error_response ("" for a success).
 std::string error_type_of(const http::HttpResponse& response);
 

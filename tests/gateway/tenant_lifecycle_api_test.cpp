@@ -256,6 +256,8 @@ TEST_CASE("access audit: refused cross-tenant attempts and platform access land 
   const std::string intruder = token("eve", "tenant_admin", "t-globex");
   CHECK(api.call("GET", "/v1/tenants/t-acme", intruder).status == 403);
   CHECK(api.call("GET", "/v1/tenant", intruder, "", {{"X-Tenant-ID", "t-acme"}}).status == 403);
+  CHECK(api.call("POST", "/v1/api-keys", intruder, R"({"subject":"e","tenantId":"t-acme","roles":["tenant_admin"]})")
+            .status == 403);
   REQUIRE(serve.stop() == 0);
 
   // The server has stopped: its log is read here as an auditor's tool would.
@@ -290,14 +292,14 @@ TEST_CASE("access audit: refused cross-tenant attempts and platform access land 
       CHECK(record.principal_tenant_id() == "t-globex");
       CHECK(record.target_tenant_id() == "t-acme");
       CHECK(record.reason() == "tenant_mismatch");
-      CHECK((record.resolved_by() == "path_id" || record.resolved_by() == "header"));
+      CHECK((record.resolved_by() == "path_id" || record.resolved_by() == "header" || record.resolved_by() == "body"));
     } else if (record.outcome() == tenantry::v1::ACCESS_OUTCOME_PLATFORM_ACTING) {
       ++platform;
       CHECK(record.subject() == "ops-1");
       CHECK(record.principal_tenant_id().empty());
     }
   }
-  CHECK(denied == 2);
+  CHECK(denied == 3);
   CHECK(platform >= 1);
 }
 
