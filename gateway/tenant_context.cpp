@@ -15,7 +15,8 @@ log::Result<std::shared_ptr<const TenantContext>> TenantContextCache::get(const 
   misses_.fetch_add(1, std::memory_order_relaxed);
   // Read before looking: an invalidation after this point bumps the generation, and
   // what is read below is then not kept.
-  const uint64_t generation = generation_.load(std::memory_order_acquire);
+  auto& generation_of_tenant = stripe(tenant_id);
+  const uint64_t generation = generation_of_tenant.load(std::memory_order_acquire);
   auto entry = directory_.get(tenant_id);
   if (!entry) return std::unexpected(entry.error());
   if (!*entry) return std::shared_ptr<const TenantContext>();
@@ -28,7 +29,7 @@ log::Result<std::shared_ptr<const TenantContext>> TenantContextCache::get(const 
   context->version = (*entry)->version();
   context->settings = std::map<std::string, std::string>((*entry)->settings().begin(), (*entry)->settings().end());
   std::unique_lock lock(mutex_);
-  if (generation_.load(std::memory_order_acquire) == generation) {
+  if (generation_of_tenant.load(std::memory_order_acquire) == generation) {
     if (entries_.size() >= max_entries_) {
       for (auto it = entries_.begin(); it != entries_.end() && entries_.size() > max_entries_ / 2;) it = entries_.erase(it);
     }
@@ -39,8 +40,12 @@ log::Result<std::shared_ptr<const TenantContext>> TenantContextCache::get(const 
 
 void TenantContextCache::invalidate(std::string_view tenant_id) {
   std::unique_lock lock(mutex_);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  stripe(tenant_id).fetch_add(1, std::memory_order_acq_rel);
   entries_.erase(std::string(tenant_id));
+}
+
+std::atomic<uint64_t>& TenantContextCache::stripe(std::string_view tenant_id) {
+  return generations_[std::hash<std::string_view>{}(tenant_id) % kStripes];
 }
 
 size_t TenantContextCache::size() const {

@@ -4,15 +4,16 @@
 // Filled from the tenant directory on a miss; invalidated by the directory's
 // projection after each committed batch (TenantDirectoryModel's listener), so a
 // suspension takes effect on the next request once the directory has it. A lookup
-// racing an invalidation never caches what it read before the invalidation (a
-// generation counter decides), so a stale entry cannot outlive the event that
-// changed it.
+// racing an invalidation of its tenant never caches what it read before the
+// invalidation (a generation counter per stripe of tenants decides), so a stale entry
+// cannot outlive the event that changed it.
 //
 // Bounded: at most `max_entries`; beyond that an arbitrary half is dropped (cheap,
 // and a dropped entry costs one directory read). An idle tenant costs one entry of
 // a few hundred bytes (see docs/performance.md).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <expected>
@@ -57,7 +58,11 @@ class TenantContextCache {
   const size_t max_entries_;
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<const TenantContext>> entries_;
-  std::atomic<uint64_t> generation_{0};
+  // Invalidations counted per stripe of tenants (by hash), so a fill is dropped only
+  // when its own tenant's stripe moved, not on every event of the platform.
+  static constexpr size_t kStripes = 1024;
+  std::atomic<uint64_t>& stripe(std::string_view tenant_id);
+  std::array<std::atomic<uint64_t>, kStripes> generations_{};
   std::atomic<uint64_t> hits_{0};
   std::atomic<uint64_t> misses_{0};
 };
