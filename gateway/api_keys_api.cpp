@@ -182,6 +182,15 @@ HttpResponse issue_key(GatewayDeps& deps, const HttpRequest& request) {
   }
   if (!tenant.empty()) {
     if (auto missing = require_live_tenant(deps, request, tenant)) return *missing;
+    // A suspended tenant's own admins issue nothing, as they do nothing else.
+    if (!principal->is_platform()) {
+      auto entry = deps.directory.get(tenant);
+      if (entry && *entry && (*entry)->status() == v1::TENANT_STATUS_SUSPENDED) {
+        return http::error_response(request, 403, "tenant_suspended",
+                                    "tenant " + tenant + " is suspended: " + (*entry)->suspension_reason(),
+                                    {{"tenant", (*entry)->suspension_reason()}});
+      }
+    }
   }
 
   const int64_t now_us = deps.now_us();

@@ -209,6 +209,9 @@ TEST_CASE("tenant lifecycle API: configure, domains, operations, exports, clones
     CHECK(refused.text.find("invoice 42 unpaid") != std::string::npos);
     CHECK(api.call("GET", "/v1/tenants/t-acme", ada).status == 403);
     CHECK(api.call("PATCH", "/v1/tenant", ada, R"({"displayName":"x"})").status == 403);
+    auto key = api.call("POST", "/v1/api-keys", ada, R"({"subject":"bot","tenantId":"t-acme","roles":["tenant_member"]})");
+    CHECK(key.status == 403);
+    CHECK(error_type(key) == "tenant_suspended");
     auto seen = api.call("GET", "/v1/tenants/t-acme", operator_);
     REQUIRE(seen.status == 200);
     CHECK(data_of(seen)->getValue<std::string>("status") == "suspended");
