@@ -21,6 +21,7 @@
 #include "app/config.h"
 #include "app/log_options.h"
 #include "audit/checkpoint.h"
+#include "audit/diff.h"
 #include "audit/log_verifier.h"
 #include "audit/render.h"
 #include "audit/replay.h"
@@ -40,9 +41,11 @@ constexpr const char* kUsage =
     "  check       verify a proof against a checkpoint with only --public-key, --checkpoint\n"
     "              and --proof files: exit 0 verified, 1 not verified\n"
     "  events      a tenant's (or every tenant's) accepted events decoded, filtered, as NDJSON or CSV\n"
-    "  state       a tenant's state rebuilt from its events --as-of an instant or --at-sequence N, as JSON\n\n"
+    "  state       a tenant's state rebuilt from its events --as-of an instant or --at-sequence N, as JSON\n"
+    "  diff        what changed in a tenant between --from and --to: its events with their actors,\n"
+    "              and the fields that differ\n\n"
     "`tenantry audit <action> --help` lists the options of an action.\n"
-    "Run verify, prove, checkpoint, events and state on the embedded engine with `tenantry serve` stopped.\n";
+    "Run verify, prove, checkpoint, events, state and diff on the embedded engine with `tenantry serve` stopped.\n";
 
 constexpr size_t kMaxInputFileBytes = 1u << 20;
 
@@ -611,6 +614,87 @@ int run_state(const std::vector<std::string>& args) {
   return 0;
 }
 
+// Events after --from up to --to, with their actors, and the fields that differ
+// between the state at --from and at --to.
+int run_diff(const std::vector<std::string>& args) {
+  const auto specs = with_log_options(
+      {topic_option(),
+       {"tenant", "the tenant (required)", ""},
+       {"from", "the earlier instant (RFC 3339 or integer microseconds); required", ""},
+       {"to", "the later instant (RFC 3339 or integer microseconds); required", ""}});
+  auto loaded = load("diff", specs, args, "tenantry audit diff --tenant T --from TIME --to TIME [options]",
+                     "What changed in a tenant between two instants: the events in (from, to] with their actors, and "
+                     "the state's fields before and after, as JSON.");
+  if (loaded.exit_code >= 0) return loaded.exit_code;
+  const Config& config = loaded.config;
+  const std::string tenant = config.text("tenant");
+  std::optional<int64_t> from_us;
+  std::optional<int64_t> to_us;
+  if (!time_option("diff", config, "from", from_us) || !time_option("diff", config, "to", to_us)) return 2;
+  if (tenant.empty() || !from_us || !to_us) {
+    std::fprintf(stderr, "tenantry audit diff: --tenant, --from and --to are required\n");
+    return 2;
+  }
+  if (*from_us > *to_us) {
+    std::fprintf(stderr, "tenantry audit diff: option --from: after --to\n");
+    return 2;
+  }
+  auto log = open_log("diff", config);
+  if (!log) return 1;
+  audit::StateQuery before_query{config.text("topic"), tenant, std::nullopt, *from_us};
+  audit::StateQuery after_query{config.text("topic"), tenant, std::nullopt, *to_us};
+  auto before = audit::rebuild_state(*log, before_query);
+  auto after = before ? audit::rebuild_state(*log, after_query) : before;
+  if (!before || !after) {
+    std::fprintf(stderr, "tenantry audit diff: the log could not be read: %s\n",
+                 (!before ? before : after).error().message.c_str());
+    return 1;
+  }
+  if (!after->tenant_has_events) {
+    std::fprintf(stderr, "tenantry audit diff: tenant '%s' has no events in %s (unknown tenant)\n", tenant.c_str(),
+                 before_query.topic.c_str());
+    return 1;
+  }
+  Poco::JSON::Object out(Poco::JSON_PRESERVE_KEY_ORDER);
+  out.set("tenant", tenant);
+  out.set("from", audit::format_time_us(*from_us));
+  out.set("to", audit::format_time_us(*to_us));
+  out.set("version_before", static_cast<uint64_t>(before->state.version));
+  out.set("version_after", static_cast<uint64_t>(after->state.version));
+  Poco::JSON::Array events;
+  audit::EventFilter filter;
+  filter.from_us = *from_us + 1;  // (from, to]
+  filter.to_us = *to_us;
+  audit::ReadOptions options;
+  options.topic = before_query.topic;
+  options.tenant = tenant;
+  Poco::JSON::Parser parser(new Poco::JSON::ParseHandler(true));
+  auto read = audit::read_accepted(*log, options, [&](const log::AcceptedRecord& accepted) {
+    if (filter.matches(accepted.envelope)) {
+      parser.reset();
+      events.add(parser.parse(audit::event_json(accepted)));
+    }
+    return true;
+  });
+  if (!read) {
+    std::fprintf(stderr, "tenantry audit diff: the log could not be read: %s\n", read.error().message.c_str());
+    return 1;
+  }
+  out.set("events", events);
+  Poco::JSON::Array changes;
+  for (const auto& change : audit::diff_states(before->state, after->state)) {
+    Poco::JSON::Object one(Poco::JSON_PRESERVE_KEY_ORDER);
+    one.set("field", change.field);
+    one.set("before", change.before);
+    one.set("after", change.after);
+    changes.add(one);
+  }
+  out.set("changes", changes);
+  out.stringify(std::cout, 2);
+  std::cout << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 int run_audit(const std::vector<std::string>& args) {
@@ -627,6 +711,7 @@ int run_audit(const std::vector<std::string>& args) {
   if (action == "check") return run_check(rest);
   if (action == "events") return run_events(rest);
   if (action == "state") return run_state(rest);
+  if (action == "diff") return run_diff(rest);
   std::fprintf(stderr, "tenantry audit: unknown action '%s'\n\n%s", action.c_str(), kUsage);
   return 2;
 }
