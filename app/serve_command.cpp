@@ -199,8 +199,7 @@ int run_serve(const std::vector<std::string>& args) {
   }
   sagas::DeletionSagaOptions deletion_options;
   deletion_options.interval = std::chrono::milliseconds(config->integer("saga-interval-ms"));
-  auto deletion_saga = std::make_unique<sagas::TenantDeletionSaga>(directory, *client, clock, deletion_options,
-                                                                    names->get());
+  auto deletion_saga = std::make_unique<sagas::TenantDeletionSaga>(directory, *client, clock, deletion_options);
   deletion_saga->start();
 
   std::vector<http::Route> routes = {

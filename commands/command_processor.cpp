@@ -569,7 +569,7 @@ log::Result<int64_t> CommandProcessor::land(std::vector<Work>& works, log::Resul
     if (positions.size() > work.event_count) partition.unwritten_replies_offset = positions.back().offset + 1;
     if (!work.releases.empty()) {
       // Durable events gave these names back. A failure leaves them held by a tenant that
-      // no longer uses them; the deletion saga releases a deleted tenant's names again.
+      // no longer uses them (docs/architecture.md, platform-wide names).
       (void)options_.names->release_all(work.releases, clock_.now_us());
     }
     if (unwritten_commands_ == 0) unwritten_since_ = std::chrono::steady_clock::now();

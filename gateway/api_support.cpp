@@ -250,13 +250,8 @@ std::expected<TenantAccess, HttpResponse> access_tenant(GatewayDeps& deps, const
     audit_denial(deps, request, *principal, access.tenant_id, resolved_by, "forbidden");
     return std::unexpected(http::error_response(request, 403, "forbidden", "only the tenant's admins may do this"));
   }
-  log::Result<std::shared_ptr<const TenantContext>> context;
-  if (deps.contexts) {
-    context = deps.contexts->get(access.tenant_id);
-  } else {
-    TenantContextCache uncached(deps.directory, 1);
-    context = uncached.get(access.tenant_id);
-  }
+  auto context = deps.contexts ? deps.contexts->get(access.tenant_id)
+                               : load_tenant_context(deps.directory, access.tenant_id);
   if (!context) return std::unexpected(http::error_response(request, 500, "internal_error", context.error().message));
   // A read of a tenant the directory does not know is a 404. A write goes on to the
   // tenant's decider, which knows best: the directory may not show a tenant registered

@@ -39,6 +39,10 @@ struct TenantContext {
   std::map<std::string, std::string> settings;  // as stored; secret values empty
 };
 
+// The tenant's context as the directory has it now; nullptr for a tenant it does not know.
+log::Result<std::shared_ptr<const TenantContext>> load_tenant_context(projections::TenantDirectory& directory,
+                                                                       const std::string& tenant_id);
+
 class TenantContextCache {
  public:
   explicit TenantContextCache(projections::TenantDirectory& directory, size_t max_entries = 200'000)
@@ -48,10 +52,6 @@ class TenantContextCache {
   log::Result<std::shared_ptr<const TenantContext>> get(const std::string& tenant_id);
   // Drops the tenant's entry; safe from any thread.
   void invalidate(std::string_view tenant_id);
-
-  size_t size() const;
-  uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
-  uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
 
  private:
   projections::TenantDirectory& directory_;
@@ -63,8 +63,6 @@ class TenantContextCache {
   static constexpr size_t kStripes = 1024;
   std::atomic<uint64_t>& stripe(std::string_view tenant_id);
   std::array<std::atomic<uint64_t>, kStripes> generations_{};
-  std::atomic<uint64_t> hits_{0};
-  std::atomic<uint64_t> misses_{0};
 };
 
 }  // namespace tenantry::gateway

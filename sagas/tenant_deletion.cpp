@@ -15,7 +15,6 @@ log::Result<DeletionPass> TenantDeletionSaga::run_once() {
   DeletionPass pass;
   const int64_t now = clock_.now_us();
   std::vector<std::future<log::Result<v1::CommandReply>>> replies;
-  std::vector<v1::TenantDirectoryEntry> entries;  // of each reply, in order
   projections::ListQuery query;
   query.status = v1::TENANT_STATUS_PENDING_DELETION;
   query.page_size = projections::kPageSizeMax;
@@ -35,32 +34,18 @@ log::Result<DeletionPass> TenantDeletionSaga::run_once() {
       command.mutable_actor()->set_id("tenant-deletion");
       command.set_payload(v1::CompleteTenantDeletion().SerializeAsString());
       replies.push_back(client_.submit(command));
-      entries.push_back(entry);
     }
     query.cursor = page->next_cursor;
   } while (!query.cursor.empty());
   const auto deadline = std::chrono::steady_clock::now() + options_.reply_timeout;
-  for (size_t i = 0; i < replies.size(); ++i) {
-    if (replies[i].wait_until(deadline) != std::future_status::ready) {
+  for (auto& reply : replies) {
+    if (reply.wait_until(deadline) != std::future_status::ready) {
       return log::fail(log::ErrorCode::timeout, "no reply to a deletion in time; the next pass retries");
     }
-    auto outcome = replies[i].get();
+    auto outcome = reply.get();
     if (!outcome) return std::unexpected(outcome.error());
-    if (outcome->status() != v1::CommandReply::STATUS_ACCEPTED) {
-      ++pass.refused;
-      continue;
-    }
-    ++pass.completed;
-    if (!names_) continue;
-    const auto& entry = entries[i];
-    const std::string reason = "deleted " + entry.tenant_id();
-    if (auto released = names_->release(v1::NAME_KIND_SLUG, entry.slug(), entry.tenant_id(), reason, now); !released) {
-      return std::unexpected(released.error());
-    }
-    for (const auto& domain : entry.custom_domains()) {
-      auto released = names_->release(v1::NAME_KIND_DOMAIN, domain.domain(), entry.tenant_id(), reason, now);
-      if (!released) return std::unexpected(released.error());
-    }
+    if (outcome->status() == v1::CommandReply::STATUS_ACCEPTED) ++pass.completed;
+    else ++pass.refused;
   }
   return pass;
 }

@@ -7,9 +7,9 @@
 // and due time), so a pass repeated after a crash, or two nodes passing at once,
 // complete each deletion once: the processor answers a repeated id with its first
 // reply. A deletion cancelled after the pass read the directory is refused by the
-// tenant decider (not pending any more), which is the right outcome. Once a deletion
-// is accepted, the tenant's slug and custom domains are given back to the platform
-// (the tenant id itself is never reused).
+// tenant decider (not pending any more), which is the right outcome. The tenant's slug
+// and custom domains go back to the platform when the processor appends TenantDeleted
+// (see commands/name_registry.h); the tenant id itself is never reused.
 #pragma once
 
 #include <atomic>
@@ -19,7 +19,6 @@
 #include <thread>
 
 #include "commands/command_client.h"
-#include "commands/name_registry.h"
 #include "connectors/clock/clock.h"
 #include "projections/tenant_directory/tenant_directory.h"
 
@@ -38,11 +37,9 @@ struct DeletionPass {
 
 class TenantDeletionSaga {
  public:
-  // `names`, when given, gets the deleted tenant's slug and custom domains back.
   TenantDeletionSaga(projections::TenantDirectory& directory, commands::CommandClient& client,
-                     const clock::Clock& clock, DeletionSagaOptions options = {},
-                     commands::NameRegistry* names = nullptr)
-      : directory_(directory), client_(client), clock_(clock), options_(options), names_(names) {}
+                     const clock::Clock& clock, DeletionSagaOptions options = {})
+      : directory_(directory), client_(client), clock_(clock), options_(options) {}
   ~TenantDeletionSaga() { stop(); }
 
   // One pass over the pending deletions, on the caller's thread.
@@ -60,7 +57,6 @@ class TenantDeletionSaga {
   commands::CommandClient& client_;
   const clock::Clock& clock_;
   DeletionSagaOptions options_;
-  commands::NameRegistry* names_;
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable wake_;

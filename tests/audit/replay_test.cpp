@@ -15,6 +15,7 @@
 #include "child_process.h"
 #include "commands/command_processor.h"
 #include "commands/tenant_aggregate.h"
+#include "commands/tenant_commands.h"
 #include "connectors/log/embedded/embedded_log.h"
 #include "log/read_back.h"
 #include "test_support.h"
@@ -31,27 +32,11 @@ constexpr int64_t kStartUs = 1767225600000000;  // 2026-01-01T00:00:00Z
 
 v1::CommandEnvelope command_of(const std::string& tenant, const std::string& id, const std::string& actor_id,
                                const google::protobuf::Message& body) {
-  v1::CommandEnvelope command;
-  command.set_command_id(id);
-  command.set_tenant_id(tenant);
-  command.set_command_type(body.GetDescriptor()->full_name());
-  command.set_payload(body.SerializeAsString());
+  auto command = testing::command_of(tenant, id, body);
   command.mutable_actor()->set_kind("user");
   command.mutable_actor()->set_id(actor_id);
   command.mutable_actor()->set_role("platform_admin");
   return command;
-}
-
-v1::RegisterTenant registration(const std::string& slug) {
-  v1::RegisterTenant body;
-  body.set_slug(slug);
-  body.set_display_name("Acme Corp");
-  body.set_plan("pro");
-  body.set_isolation_tier(v1::ISOLATION_TIER_SHARED);
-  body.set_region("eu-west-1");
-  body.mutable_admin_contact()->set_name("Ada");
-  body.mutable_admin_contact()->set_email("ada@acme.example");
-  return body;
 }
 
 // A data directory as `tenantry serve` leaves it, with this history (times from
@@ -102,9 +87,9 @@ struct AuditLog {
       REQUIRE(reply->status() == v1::CommandReply::STATUS_ACCEPTED);
     };
 
-    run(command_of("acme", "c1", "alice", registration("acme")));
+    run(command_of("acme", "c1", "alice", testing::registration_body("acme")));
     clock.advance_us(kHourUs / 2);
-    run(command_of("globex", "c2", "alice", registration("globex")));
+    run(command_of("globex", "c2", "alice", testing::registration_body("globex")));
     clock.advance_us(kHourUs / 2);
     v1::ConfigureTenant configure;
     configure.set_display_name("=cmd()");

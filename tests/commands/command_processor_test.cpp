@@ -5,6 +5,7 @@
 
 #include "commands/command_processor.h"
 #include "commands/tenant_aggregate.h"
+#include "commands/tenant_commands.h"
 #include "log/embedded_harness.h"
 #include "log/kafka_harness.h"
 #include "log/read_back.h"
@@ -19,19 +20,7 @@ namespace {
 constexpr int32_t kPartitions = 3;
 
 v1::CommandEnvelope register_command(const std::string& tenant, const std::string& id, const std::string& slug) {
-  v1::RegisterTenant body;
-  body.set_slug(slug);
-  body.set_display_name("Acme Corp");
-  body.set_plan("pro");
-  body.set_isolation_tier(v1::ISOLATION_TIER_SHARED);
-  body.set_region("eu-west-1");
-  body.mutable_admin_contact()->set_name("Ada");
-  body.mutable_admin_contact()->set_email("ada@acme.example");
-  v1::CommandEnvelope command;
-  command.set_command_id(id);
-  command.set_tenant_id(tenant);
-  command.set_command_type("tenantry.v1.RegisterTenant");
-  command.set_payload(body.SerializeAsString());
+  auto command = testing::command_of(tenant, id, testing::registration_body(slug));
   command.mutable_actor()->set_kind("service");
   command.mutable_actor()->set_id("signup");
   return command;
@@ -127,14 +116,7 @@ struct Fixture {
   int stores = 0;
 };
 
-v1::CommandEnvelope command_of(const std::string& tenant, const std::string& id, const google::protobuf::Message& body) {
-  v1::CommandEnvelope command;
-  command.set_command_id(id);
-  command.set_tenant_id(tenant);
-  command.set_command_type(body.GetDescriptor()->full_name());
-  command.set_payload(body.SerializeAsString());
-  return command;
-}
+using testing::command_of;
 
 }  // namespace
 

@@ -5,16 +5,11 @@
 
 #include <sys/stat.h>
 
-#include <Poco/JSON/Parser.h>
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/StreamCopier.h>
-
 #include <chrono>
 #include <fstream>
 #include <map>
 
+#include "gateway/api_client.h"
 #include "gateway/serve_fixture.h"
 #include "http/jwks_test_server.h"
 #include "http/jwt_test_support.h"
@@ -39,40 +34,21 @@ struct Credential {
 Credential bearer(const std::string& token) { return {token, "", true}; }
 Credential api_key(const std::string& key, bool in_authorization = true) { return {"", key, in_authorization}; }
 
-struct Reply {
-  int status;
-  std::string text;
-  Poco::JSON::Object::Ptr body;
-  std::map<std::string, std::string> headers;
-
+struct Reply : tenantry::testing::Reply {
   Poco::JSON::Object::Ptr data() const { return body->getObject("data"); }
-  std::string error_type() const { return body->getObject("error")->getValue<std::string>("type"); }
-  std::string first_field() const {
-    auto details = body->getObject("error")->getArray("details");
-    return details->size() == 0 ? "" : details->getObject(0)->getValue<std::string>("field");
-  }
+  std::string error_type() const { return tenantry::testing::error_type(*this); }
+  std::string first_field() const { return tenantry::testing::first_field(*this); }
 };
 
 struct Api {
   uint16_t port;
   Reply call(const std::string& method, const std::string& path, const Credential& who, const std::string& body = {}) {
-    Poco::Net::HTTPClientSession session("127.0.0.1", port);
-    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-    if (!who.bearer.empty()) request.set("Authorization", "Bearer " + who.bearer);
-    if (!who.api_key.empty()) {
-      if (who.key_in_authorization) request.set("Authorization", "ApiKey " + who.api_key);
-      else request.set("X-API-Key", who.api_key);
-    }
-    request.setContentType("application/json");
-    request.setContentLength(static_cast<std::streamsize>(body.size()));
-    session.sendRequest(request) << body;
-    Poco::Net::HTTPResponse response;
-    std::string text;
-    Poco::StreamCopier::copyToString(session.receiveResponse(response), text);
     std::map<std::string, std::string> headers;
-    for (const auto& [name, value] : response) headers[name] = value;
-    auto parsed = Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
-    return {static_cast<int>(response.getStatus()), text, parsed, headers};
+    if (!who.api_key.empty()) {
+      if (who.key_in_authorization) headers["Authorization"] = "ApiKey " + who.api_key;
+      else headers["X-API-Key"] = who.api_key;
+    }
+    return {tenantry::testing::http_call(port, method, path, who.bearer, body, headers)};
   }
 };
 

@@ -3,17 +3,12 @@
 // nothing about the other tenant changes or leaks.
 #include <catch2/catch.hpp>
 
-#include <Poco/JSON/Parser.h>
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/StreamCopier.h>
-
 #include <chrono>
 #include <csignal>
 #include <regex>
 
 #include "child_process.h"
+#include "gateway/api_client.h"
 #include "gateway/serve_fixture.h"
 #include "http/jwt_test_support.h"
 #include "test_support.h"
@@ -38,16 +33,8 @@ struct Call {
 };
 
 std::pair<int, Poco::JSON::Object::Ptr> send(uint16_t port, const Call& call, const std::string& bearer) {
-  Poco::Net::HTTPClientSession session("127.0.0.1", port);
-  Poco::Net::HTTPRequest request(call.method, call.path, Poco::Net::HTTPMessage::HTTP_1_1);
-  request.set("Authorization", "Bearer " + bearer);
-  for (const auto& [name, value] : call.headers) request.set(name, value);
-  request.setContentLength(static_cast<std::streamsize>(call.body.size()));
-  session.sendRequest(request) << call.body;
-  Poco::Net::HTTPResponse response;
-  std::string text;
-  Poco::StreamCopier::copyToString(session.receiveResponse(response), text);
-  return {static_cast<int>(response.getStatus()), Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>()};
+  auto reply = tenantry::testing::http_call(port, call.method, call.path, bearer, call.body, call.headers);
+  return {reply.status, reply.body};
 }
 
 std::string registration(const std::string& id, const std::string& slug) {

@@ -32,26 +32,7 @@ const std::string kAcme = R"({"id":"t-acme","slug":"acme","displayName":"Acme","
   "region":"eu-west-1","adminContact":{"name":"Ada","email":"ada@acme.example"},
   "settings":{"general.timezone":"Europe/Paris","secret.smtp_password":"hunter2-hunter2"}})";
 
-struct Api {
-  uint16_t port;
-  Reply call(const std::string& method, const std::string& path, const std::string& bearer,
-             const std::string& body = {}, const std::map<std::string, std::string>& headers = {}) {
-    return tenantry::testing::http_call(port, method, path, bearer, body, headers);
-  }
-  // Waits until GET `path` (as `bearer`) satisfies `ok`, and returns that reply.
-  template <class Ok>
-  Reply until(const std::string& path, const std::string& bearer, Ok ok,
-              const std::map<std::string, std::string>& headers = {}) {
-    Reply got;
-    const bool reached = eventually(20s, [&] {
-      got = call("GET", path, bearer, "", headers);
-      return ok(got);
-    });
-    INFO(got.text);
-    REQUIRE(reached);
-    return got;
-  }
-};
+using Api = tenantry::testing::ApiClient;
 
 int version_of(const Reply& reply) { return data_of(reply)->getValue<int>("version"); }
 

@@ -28,13 +28,7 @@ using tenantry::testing::error_type;
 using tenantry::testing::first_field;
 using tenantry::testing::Reply;
 
-struct Api {
-  uint16_t port;
-  Reply call(const std::string& method, const std::string& path, const std::string& bearer,
-             const std::string& body = {}, const std::map<std::string, std::string>& headers = {}) {
-    return tenantry::testing::http_call(port, method, path, bearer, body, headers);
-  }
-};
+using Api = tenantry::testing::ApiClient;
 
 const std::string kAcme = R"({"id":"t-acme","slug":"acme","displayName":"Acme","plan":"pro","isolationTier":"shared",
   "region":"eu-west-1","adminContact":{"name":"Ada","email":"ada@acme.example"},"settings":{"general.timezone":"Europe/Paris"}})";
