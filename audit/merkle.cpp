@@ -15,34 +15,42 @@ constexpr unsigned char kNodePrefix = 0x01;
 // k: the largest power of two smaller than n (n >= 2).
 uint64_t split_point(uint64_t n) { return std::bit_floor(n - 1); }
 
-void path(std::span<const Hash> leaves, uint64_t index, std::vector<Hash>& out) {
-  const uint64_t n = leaves.size();
+// PATH(index, D[begin:end]) as the ranges whose MTHs are its nodes.
+void path(uint64_t begin, uint64_t end, uint64_t index, std::vector<LeafRange>& out) {
+  const uint64_t n = end - begin;
   if (n <= 1) return;
   const uint64_t k = split_point(n);
   if (index < k) {
-    path(leaves.first(k), index, out);
-    out.push_back(root_of(leaves.subspan(k)));
+    path(begin, begin + k, index, out);
+    out.push_back({begin + k, end});
   } else {
-    path(leaves.subspan(k), index - k, out);
-    out.push_back(root_of(leaves.first(k)));
+    path(begin + k, end, index - k, out);
+    out.push_back({begin, begin + k});
   }
 }
 
-// SUBPROOF(m, D[n], b) of RFC 9162 2.1.4.1.
-void subproof(std::span<const Hash> leaves, uint64_t m, bool complete, std::vector<Hash>& out) {
-  const uint64_t n = leaves.size();
+// SUBPROOF(m, D[begin:end], b) of RFC 9162 2.1.4.1, as ranges.
+void subproof(uint64_t begin, uint64_t end, uint64_t m, bool complete, std::vector<LeafRange>& out) {
+  const uint64_t n = end - begin;
   if (m == n) {
-    if (!complete) out.push_back(root_of(leaves));
+    if (!complete) out.push_back({begin, end});
     return;
   }
   const uint64_t k = split_point(n);
   if (m <= k) {
-    subproof(leaves.first(k), m, complete, out);
-    out.push_back(root_of(leaves.subspan(k)));
+    subproof(begin, begin + k, m, complete, out);
+    out.push_back({begin + k, end});
   } else {
-    subproof(leaves.subspan(k), m - k, false, out);
-    out.push_back(root_of(leaves.first(k)));
+    subproof(begin + k, end, m - k, false, out);
+    out.push_back({begin, begin + k});
   }
+}
+
+std::vector<Hash> roots_of(std::span<const Hash> leaves, const std::vector<LeafRange>& ranges) {
+  std::vector<Hash> out;
+  out.reserve(ranges.size());
+  for (const auto& range : ranges) out.push_back(root_of(leaves.subspan(range.begin, range.end - range.begin)));
+  return out;
 }
 
 ProofError refused(std::string message) { return ProofError{std::move(message)}; }
@@ -119,18 +127,47 @@ Hash root_of(std::span<const Hash> leaf_hashes) {
   return node_hash(root_of(leaf_hashes.first(k)), root_of(leaf_hashes.subspan(k)));
 }
 
-std::vector<Hash> inclusion_proof(std::span<const Hash> leaf_hashes, uint64_t index) {
-  std::vector<Hash> out;
-  if (index >= leaf_hashes.size()) return out;
-  path(leaf_hashes, index, out);
+std::vector<LeafRange> inclusion_ranges(uint64_t index, uint64_t tree_size) {
+  std::vector<LeafRange> out;
+  if (index < tree_size) path(0, tree_size, index, out);
   return out;
 }
 
-std::vector<Hash> consistency_proof(std::span<const Hash> leaf_hashes, uint64_t old_size) {
-  std::vector<Hash> out;
-  if (old_size == 0 || old_size > leaf_hashes.size()) return out;
-  subproof(leaf_hashes, old_size, true, out);
+std::vector<LeafRange> consistency_ranges(uint64_t old_size, uint64_t new_size) {
+  std::vector<LeafRange> out;
+  if (old_size != 0 && old_size <= new_size) subproof(0, new_size, old_size, true, out);
   return out;
+}
+
+std::vector<PerfectNode> perfect_cover(LeafRange range) {
+  std::vector<PerfectNode> out;
+  uint64_t begin = range.begin;
+  uint64_t left = range.end - range.begin;
+  // The RFC's split takes the largest power of two below n off the left until what
+  // is left is a power of two itself: n's binary digits, highest first.
+  while (left != 0) {
+    const uint64_t size = std::has_single_bit(left) ? left : split_point(left);
+    const auto level = static_cast<unsigned>(std::countr_zero(size));
+    out.push_back({level, begin >> level});
+    begin += size;
+    left -= size;
+  }
+  return out;
+}
+
+Hash fold_cover(std::span<const Hash> cover) {
+  if (cover.empty()) return empty_root();
+  Hash root = cover.back();
+  for (size_t i = cover.size() - 1; i-- > 0;) root = node_hash(cover[i], root);
+  return root;
+}
+
+std::vector<Hash> inclusion_proof(std::span<const Hash> leaf_hashes, uint64_t index) {
+  return roots_of(leaf_hashes, inclusion_ranges(index, leaf_hashes.size()));
+}
+
+std::vector<Hash> consistency_proof(std::span<const Hash> leaf_hashes, uint64_t old_size) {
+  return roots_of(leaf_hashes, consistency_ranges(old_size, leaf_hashes.size()));
 }
 
 Verified verify_inclusion(const Hash& leaf, uint64_t index, uint64_t tree_size,
@@ -228,10 +265,7 @@ void MerkleAccumulator::append(const Hash& leaf) {
 }
 
 Hash MerkleAccumulator::root() const {
-  if (peaks_.empty()) return empty_root();
-  Hash root = peaks_.back();
-  for (size_t i = peaks_.size() - 1; i-- > 0;) root = node_hash(peaks_[i], root);
-  return root;
+  return fold_cover(peaks_);
 }
 
 }  // namespace tenantry::audit

@@ -38,6 +38,30 @@ std::vector<Hash> inclusion_proof(std::span<const Hash> leaf_hashes, uint64_t in
 // old_size == n).
 std::vector<Hash> consistency_proof(std::span<const Hash> leaf_hashes, uint64_t old_size);
 
+// The same proofs for a tree whose leaves are not at hand: the leaf ranges [begin,
+// end) whose MTHs are the proof's nodes, in proof order. Every range the recursion
+// yields starts at a multiple of the largest power of two not above its length, so
+// its MTH is the fold of a few stored perfect subtrees (perfect_cover).
+struct LeafRange {
+  uint64_t begin = 0;
+  uint64_t end = 0;
+  friend bool operator==(const LeafRange&, const LeafRange&) = default;
+};
+std::vector<LeafRange> inclusion_ranges(uint64_t index, uint64_t tree_size);
+std::vector<LeafRange> consistency_ranges(uint64_t old_size, uint64_t new_size);
+
+// A perfect subtree: the leaves [index << level, (index + 1) << level).
+struct PerfectNode {
+  unsigned level = 0;
+  uint64_t index = 0;
+  friend bool operator==(const PerfectNode&, const PerfectNode&) = default;
+};
+// The perfect subtrees that make up an aligned range, left to right: its length's
+// binary digits, highest first. MTH(range) = fold_cover(their hashes).
+std::vector<PerfectNode> perfect_cover(LeafRange range);
+// node_hash(c0, node_hash(c1, ... node_hash(c(m-2), c(m-1)))); MTH({}) for none.
+Hash fold_cover(std::span<const Hash> cover);
+
 // Why a proof did not verify. Verification never throws and never says "verified"
 // for anything but a proof that reproduces the given root(s) exactly.
 struct ProofError {

@@ -304,3 +304,30 @@ TEST_CASE("merkle: proofs over random sizes agree with a naive recomputation", "
     }
   }
 }
+
+TEST_CASE("a range's perfect cover folds to its MTH, and names the subtrees by level and index", "[audit][merkle]") {
+  CHECK(perfect_cover({0, 7}) == std::vector<PerfectNode>{{2, 0}, {1, 2}, {0, 6}});
+  CHECK(perfect_cover({8, 13}) == std::vector<PerfectNode>{{2, 2}, {0, 12}});
+  CHECK(perfect_cover({16, 32}) == std::vector<PerfectNode>{{4, 1}});
+  CHECK(perfect_cover({5, 5}).empty());
+
+  std::vector<Hash> leaves;
+  for (int i = 0; i < 45; ++i) leaves.push_back(leaf_hash("leaf " + std::to_string(i)));
+  const std::span<const Hash> all(leaves);
+  auto node = [&](const PerfectNode& p) { return root_of(all.subspan(p.index << p.level, uint64_t{1} << p.level)); };
+  // Every range the proofs of every size ask for folds to its MTH from its cover.
+  for (uint64_t n = 1; n <= leaves.size(); ++n) {
+    std::vector<LeafRange> ranges;
+    for (uint64_t i = 0; i < n; ++i) {
+      for (const auto& r : inclusion_ranges(i, n)) ranges.push_back(r);
+    }
+    for (uint64_t m = 1; m <= n; ++m) {
+      for (const auto& r : consistency_ranges(m, n)) ranges.push_back(r);
+    }
+    for (const auto& range : ranges) {
+      std::vector<Hash> cover;
+      for (const auto& p : perfect_cover(range)) cover.push_back(node(p));
+      REQUIRE(fold_cover(cover) == root_of(all.subspan(range.begin, range.end - range.begin)));
+    }
+  }
+}
