@@ -36,16 +36,19 @@ constexpr const char* kUsage =
     "  verify      walk the events topic: sequences, writer epochs, hash chain; JSON summary\n"
     "              with a Merkle root per partition; exit 1 naming the first broken record\n"
     "  prove       inclusion proof (JSON) for the event at --topic/--partition/--offset\n"
+    "  consistency consistency proof (JSON) that a partition's tree of --to events extends its\n"
+    "              tree of --from events\n"
     "  checkpoint  sign a checkpoint (tree size and root) of a partition with --private-key\n"
     "  keygen      write a new Ed25519 key pair to --private-key and --public-key\n"
-    "  check       verify a proof against a checkpoint with only --public-key, --checkpoint\n"
-    "              and --proof files: exit 0 verified, 1 not verified\n"
+    "  check       verify a proof with only --public-key, --checkpoint and --proof files (and\n"
+    "              --old-checkpoint for a consistency proof): exit 0 verified, 1 not verified\n"
     "  events      a tenant's (or every tenant's) accepted events decoded, filtered, as NDJSON or CSV\n"
     "  state       a tenant's state rebuilt from its events --as-of an instant or --at-sequence N, as JSON\n"
     "  diff        what changed in a tenant between --from and --to: its events with their actors,\n"
     "              and the fields that differ\n\n"
     "`tenantry audit <action> --help` lists the options of an action.\n"
-    "Run verify, prove, checkpoint, events, state and diff on the embedded engine with `tenantry serve` stopped.\n";
+    "Run verify, prove, consistency, checkpoint, events, state and diff on the embedded engine with\n"
+    "`tenantry serve` stopped; while it runs, /v1/audit serves checkpoints, proofs, states and events.\n";
 
 constexpr size_t kMaxInputFileBytes = 1u << 20;
 
@@ -375,10 +378,68 @@ struct ParsedProof {
   std::vector<audit::Hash> path;
 };
 
+// The proof object of a proof file: as `tenantry audit prove` writes it, or the /v1
+// response envelope of /v1/audit/proofs/... (its "data"). Throws on malformed JSON.
+Poco::JSON::Object::Ptr proof_object(const std::string& text) {
+  auto object = Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
+  if (object && object->has("success") && object->has("data") && object->isObject("data")) {
+    return object->getObject("data");
+  }
+  return object;
+}
+
+struct ParsedConsistency {
+  std::string topic;
+  int64_t partition = 0;
+  uint64_t old_size = 0;
+  uint64_t new_size = 0;
+  std::vector<audit::Hash> path;
+};
+
+std::expected<std::vector<audit::Hash>, std::string> hashes_of(const Poco::JSON::Object::Ptr& object) {
+  auto path = object->getArray("proof");
+  if (!path) return std::unexpected("field 'proof' is not an array");
+  std::vector<audit::Hash> out;
+  for (size_t i = 0; i < path->size(); ++i) {
+    auto node = audit::hash_from_hex(path->getElement<std::string>(static_cast<unsigned>(i)));
+    if (!node) return std::unexpected("proof[" + std::to_string(i) + "] is not 64 hex digits");
+    out.push_back(*node);
+  }
+  return out;
+}
+
+// nullopt when the file is not a consistency proof (no old_size).
+std::expected<std::optional<ParsedConsistency>, std::string> parse_consistency(const std::string& text) {
+  try {
+    auto object = proof_object(text);
+    if (!object) return std::unexpected("not a JSON object");
+    if (!object->has("old_size")) return std::optional<ParsedConsistency>();
+    for (const char* field : {"topic", "partition", "old_size", "new_size", "proof"}) {
+      if (!object->has(field)) return std::unexpected(std::string("missing field '") + field + "'");
+    }
+    ParsedConsistency proof;
+    proof.topic = object->getValue<std::string>("topic");
+    proof.partition = object->getValue<int64_t>("partition");
+    const int64_t old_size = object->getValue<int64_t>("old_size");
+    const int64_t new_size = object->getValue<int64_t>("new_size");
+    if (old_size < 0 || new_size < 0) return std::unexpected("old_size and new_size must be non-negative");
+    proof.old_size = static_cast<uint64_t>(old_size);
+    proof.new_size = static_cast<uint64_t>(new_size);
+    auto path = hashes_of(object);
+    if (!path) return std::unexpected(path.error());
+    proof.path = std::move(*path);
+    return std::optional<ParsedConsistency>(std::move(proof));
+  } catch (const std::exception& error) {
+    return std::unexpected(std::string("malformed JSON: ") + error.what());
+  } catch (...) {
+    return std::unexpected("malformed JSON");
+  }
+}
+
 // Exceptions stay inside: Poco's parser throws on malformed JSON and wrong types.
 std::expected<ParsedProof, std::string> parse_proof(const std::string& text) {
   try {
-    auto object = Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
+    auto object = proof_object(text);
     if (!object) return std::unexpected("not a JSON object");
     ParsedProof proof;
     for (const char* field : {"topic", "partition", "offset", "leaf_index", "tree_size", "event", "proof"}) {
@@ -414,12 +475,105 @@ std::expected<ParsedProof, std::string> parse_proof(const std::string& text) {
   }
 }
 
+int check_consistency(const Config& config, const audit::PublicKey& key, const audit::Checkpoint& newer,
+                      const ParsedConsistency& proof) {
+  auto not_verified = [](const std::string& why) {
+    std::fprintf(stderr, "NOT VERIFIED: %s\n", why.c_str());
+    return 1;
+  };
+  if (config.text("old-checkpoint").empty()) {
+    return not_verified("a consistency proof needs --old-checkpoint (the older signed checkpoint)");
+  }
+  std::string error;
+  auto old_text = read_small_file(config.text("old-checkpoint"), error);
+  if (!old_text) return not_verified(error);
+  auto older = audit::verify_checkpoint(*old_text, key);
+  if (!older) return not_verified("checkpoint " + config.text("old-checkpoint") + ": " + older.error().message);
+  if (older->topic != newer.topic || older->partition != newer.partition || proof.topic != newer.topic ||
+      proof.partition != newer.partition) {
+    return not_verified("the checkpoints and the proof are not all of one partition (" + older->topic + "/" +
+                        std::to_string(older->partition) + ", " + newer.topic + "/" + std::to_string(newer.partition) +
+                        ", proof " + proof.topic + "/" + std::to_string(proof.partition) + ")");
+  }
+  if (proof.old_size != older->tree_size || proof.new_size != newer.tree_size) {
+    return not_verified("the proof is from size " + std::to_string(proof.old_size) + " to " +
+                        std::to_string(proof.new_size) + ", the checkpoints sign sizes " +
+                        std::to_string(older->tree_size) + " and " + std::to_string(newer.tree_size));
+  }
+  if (auto consistent =
+          audit::verify_consistency(older->tree_size, newer.tree_size, older->root, newer.root, proof.path);
+      !consistent) {
+    return not_verified("consistency: " + consistent.error().message);
+  }
+  std::printf("VERIFIED: the %llu-event tree of %s/%d (timestamp_us %lld) extends the %llu-event tree "
+              "(timestamp_us %lld): its first %llu events are unchanged\n",
+              static_cast<unsigned long long>(newer.tree_size), newer.topic.c_str(), newer.partition,
+              static_cast<long long>(newer.timestamp_us), static_cast<unsigned long long>(older->tree_size),
+              static_cast<long long>(older->timestamp_us), static_cast<unsigned long long>(older->tree_size));
+  return 0;
+}
+
+int run_consistency(const std::vector<std::string>& args) {
+  const auto specs = with_log_options(
+      {topic_option(), partition_option(),
+       {"from", "the older tree size (required)", "0", OptionKind::integer, {}, 0, INT64_MAX},
+       {"to", "the newer tree size (0: the tree as it is now)", "0", OptionKind::integer, {}, 0, INT64_MAX}});
+  auto loaded = load("consistency", specs, args, "tenantry audit consistency --partition P --from M [--to N]",
+                     "Prints a consistency proof (JSON) that a partition's tree of N events extends its tree of M.");
+  if (loaded.exit_code >= 0) return loaded.exit_code;
+  const Config& config = loaded.config;
+  const int64_t partition = config.integer("partition");
+  const int64_t from = config.integer("from");
+  if (partition < 0 || from <= 0) {
+    std::fprintf(stderr, "tenantry audit consistency: --partition and --from (at least 1) are required\n");
+    return 2;
+  }
+  auto log = open_log("consistency", config);
+  if (!log) return 1;
+  const std::string topic = config.text("topic");
+  auto leaves = audit::read_partition_leaves(*log, topic, static_cast<int32_t>(partition));
+  if (!leaves) {
+    std::fprintf(stderr, "tenantry audit consistency: cannot read %s/%lld: %s\n", topic.c_str(),
+                 static_cast<long long>(partition), leaves.error().message.c_str());
+    return 1;
+  }
+  const uint64_t size = leaves->leaf_hashes.size();
+  const uint64_t to = config.integer("to") > 0 ? static_cast<uint64_t>(config.integer("to")) : size;
+  if (to > size || static_cast<uint64_t>(from) > to) {
+    std::fprintf(stderr, "tenantry audit consistency: need --from %lld <= --to %llu <= the tree's size %llu\n",
+                 static_cast<long long>(from), static_cast<unsigned long long>(to),
+                 static_cast<unsigned long long>(size));
+    return 1;
+  }
+  const auto all = std::span<const audit::Hash>(leaves->leaf_hashes);
+  Poco::JSON::Object proof(Poco::JSON_PRESERVE_KEY_ORDER);
+  proof.set("topic", topic);
+  proof.set("partition", partition);
+  proof.set("old_size", from);
+  proof.set("new_size", to);
+  proof.set("old_root", audit::to_hex(audit::root_of(all.first(static_cast<uint64_t>(from)))));
+  proof.set("new_root", audit::to_hex(audit::root_of(all.first(to))));
+  Poco::JSON::Array::Ptr path = new Poco::JSON::Array;
+  for (const auto& node : audit::consistency_proof(all.first(to), static_cast<uint64_t>(from))) {
+    path->add(audit::to_hex(node));
+  }
+  proof.set("proof", path);
+  proof.stringify(std::cout, 2);
+  std::cout << std::endl;
+  return 0;
+}
+
 int run_check(const std::vector<std::string>& args) {
-  const std::vector<OptionSpec> specs = {{"public-key", "the platform's Ed25519 public key PEM file", ""},
-                                         {"checkpoint", "a signed checkpoint file", ""},
-                                         {"proof", "an inclusion proof file (from `tenantry audit prove`)", ""}};
-  auto loaded = load("check", specs, args, "tenantry audit check --public-key F --checkpoint F --proof F",
-                     "Verifies an event's inclusion under a signed checkpoint, from these files alone.");
+  const std::vector<OptionSpec> specs = {
+      {"public-key", "the platform's Ed25519 public key PEM file", ""},
+      {"checkpoint", "a signed checkpoint file (for a consistency proof: the newer one)", ""},
+      {"old-checkpoint", "for a consistency proof: the older signed checkpoint file", ""},
+      {"proof", "an inclusion or consistency proof file (from `tenantry audit prove|consistency` or /v1/audit/proofs)",
+       ""}};
+  auto loaded = load("check", specs, args,
+                     "tenantry audit check --public-key F --checkpoint F [--old-checkpoint F] --proof F",
+                     "Verifies, from these files alone, an event's inclusion under a signed checkpoint, or that\n"
+                     "a newer signed checkpoint extends an older one (consistency: nothing removed or changed).");
   if (loaded.exit_code >= 0) return loaded.exit_code;
   const Config& config = loaded.config;
   for (const char* name : {"public-key", "checkpoint", "proof"}) {
@@ -443,6 +597,12 @@ int run_check(const std::vector<std::string>& args) {
   if (!checkpoint) return not_verified("checkpoint " + config.text("checkpoint") + ": " + checkpoint.error().message);
   auto proof_text = read_small_file(config.text("proof"), error);
   if (!proof_text) return not_verified(error);
+  auto consistency = parse_consistency(*proof_text);
+  if (!consistency) return not_verified("proof " + config.text("proof") + ": " + consistency.error());
+  if (*consistency) return check_consistency(config, *key, *checkpoint, **consistency);
+  if (!config.text("old-checkpoint").empty()) {
+    return not_verified("--old-checkpoint is for consistency proofs; " + config.text("proof") + " is an inclusion proof");
+  }
   auto proof = parse_proof(*proof_text);
   if (!proof) return not_verified("proof " + config.text("proof") + ": " + proof.error());
   if (proof->topic != checkpoint->topic || proof->partition != checkpoint->partition) {
@@ -709,6 +869,7 @@ int run_audit(const std::vector<std::string>& args) {
   if (action == "checkpoint") return run_checkpoint(rest);
   if (action == "keygen") return run_keygen(rest);
   if (action == "check") return run_check(rest);
+  if (action == "consistency") return run_consistency(rest);
   if (action == "events") return run_events(rest);
   if (action == "state") return run_state(rest);
   if (action == "diff") return run_diff(rest);

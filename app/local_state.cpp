@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include "audit/checkpoint_publisher.h"
+#include "audit/merkle_store.h"
 #include "commands/command_processor.h"
 #include "projections/tenant_directory/tenant_directory.h"
 
@@ -14,6 +16,8 @@ log::Result<std::unique_ptr<store::RocksStore>> open_local_state(const Config& c
   if (error) return log::fail(log::ErrorCode::io, "cannot create " + dir.string() + ": " + error.message());
   auto families = commands::CommandProcessor::store_families();
   for (const auto& family : projections::TenantDirectoryModel::store_families()) families.push_back(family);
+  families.push_back(audit::kMerkleFamily);
+  families.push_back(audit::kCheckpointsFamily);
   return store::RocksStore::open({dir.string(), families});
 }
 

@@ -31,7 +31,9 @@ std::vector<log::TopicSpec> tenantry_topics(int32_t partitions) {
           // one ordered partition; listed here so a development broker creates it too.
           {"tenantry.api-keys", 1},
           // Slugs and custom domains: one ordered partition is the arbiter of races.
-          {"tenantry.names", 1}};
+          {"tenantry.names", 1},
+          // Signed checkpoints of the events topic's Merkle trees, in publication order.
+          {"tenantry.checkpoints", 1}};
 }
 
 log::Result<std::unique_ptr<log::EventLog>> open_configured_log(const Config& config) {

@@ -7,6 +7,9 @@
 #include "app/config.h"
 #include "app/local_state.h"
 #include "app/log_options.h"
+#include "app/signing_key.h"
+#include "audit/checkpoint_publisher.h"
+#include "audit/merkle_store.h"
 #include "commands/command_processor.h"
 #include "commands/tenant_aggregate.h"
 #include "connectors/clock/clock.h"
@@ -15,6 +18,7 @@
 #include "connectors/http/http_server.h"
 #include "connectors/store/rocks_store.h"
 #include "gateway/api_keys_api.h"
+#include "gateway/audit_api.h"
 #include "gateway/tenants_api.h"
 #include "projections/projection_runner.h"
 #include "projections/tenant_directory/tenant_directory.h"
@@ -45,6 +49,11 @@ std::vector<OptionSpec> serve_specs() {
        "path,subdomain,domain,header,token"},
       {"base-domain", "domain whose subdomains are tenant slugs (empty: no subdomain resolution)", ""},
       {"saga-interval-ms", "how often the sagas look for what has fallen due", "1000", OptionKind::integer, {}, 10, 3600000},
+      {"audit-signing-key", "Ed25519 private key PEM that signs checkpoints (default: <data-dir>/audit/signing-key.pem, "
+                            "created on first start)", ""},
+      {"audit-key-name", "the signer's name in checkpoint signatures", "tenantry"},
+      {"checkpoint-interval-s", "how often a checkpoint of each grown partition is signed (0: on demand only)", "60",
+       OptionKind::integer, {}, 0, 86400},
   };
   for (auto& spec : log_option_specs()) specs.push_back(std::move(spec));
   return specs;
@@ -112,6 +121,37 @@ int run_serve(const std::vector<std::string>& args) {
     std::fprintf(stderr, "tenantry serve: cannot start the tenant directory: %s\n", started.error().message.c_str());
     return 1;
   }
+
+  // The auditor's side: each partition's Merkle tree, and checkpoints signed over it.
+  audit::MerkleTreeModel merkle_model;
+  audit::MerkleTrees merkle_trees(**store);
+  auto merkle_runner = std::make_unique<projections::ProjectionRunner>(**log, **store, merkle_model);
+  if (auto started = merkle_runner->start(); !started) {
+    std::fprintf(stderr, "tenantry serve: cannot start the Merkle tree projection: %s\n", started.error().message.c_str());
+    return 1;
+  }
+  auto signing_key = load_or_create_signing_key(*config);
+  if (!signing_key) {
+    std::fprintf(stderr, "tenantry serve: %s\n", signing_key.error().message.c_str());
+    return signing_key.error().configured ? 2 : 1;
+  }
+  if (signing_key->created) {
+    std::printf("tenantry serve: created the checkpoint signing key %s\n", signing_key->path.c_str());
+  }
+  audit::CheckpointOptions checkpoint_options;
+  checkpoint_options.key_name = config->text("audit-key-name");
+  checkpoint_options.interval = std::chrono::seconds(config->integer("checkpoint-interval-s"));
+  // A name the signed-note format cannot carry is refused now, not at the first checkpoint.
+  if (auto checked = audit::sign_checkpoint({checkpoint_options.events_topic, 0, 0, {}, 0}, signing_key->key,
+                                            checkpoint_options.key_name);
+      !checked) {
+    std::fprintf(stderr, "tenantry serve: option --audit-key-name: %s\n", checked.error().message.c_str());
+    return 2;
+  }
+  auto checkpoints = std::make_unique<audit::CheckpointPublisher>(
+      **log, **store, merkle_trees, std::move(signing_key->key), [&clock] { return clock.now_us(); },
+      checkpoint_options);
+  checkpoints->start();
 
   auto order = gateway::parse_resolution_order(config->text("tenant-resolution"));
   if (!order) {
@@ -205,17 +245,20 @@ int run_serve(const std::vector<std::string>& args) {
   std::vector<http::Route> routes = {
       {"GET", "/healthz", [](const http::HttpRequest&) { return json(200, R"({"status":"ok"})"); }},
       {"GET", "/readyz",
-       [&processor, &directory_runner](const http::HttpRequest&) {
-         if (processor->failure() || directory_runner->failure()) {
+       [&processor, &directory_runner, &merkle_runner](const http::HttpRequest&) {
+         if (processor->failure() || directory_runner->failure() || merkle_runner->failure()) {
            return json(503, R"({"status":"not_ready","reason":"a worker stopped; see the log"})");
          }
          if (!directory_runner->caught_up()) return json(503, R"({"status":"not_ready","reason":"catching up"})");
          return json(200, R"({"status":"ready"})");
        }},
   };
+  std::unique_ptr<gateway::AuditApiDeps> audit_api;
   if (api) {
     for (auto& route : gateway::tenant_routes(*api)) routes.push_back(std::move(route));
     for (auto& route : gateway::api_key_routes(*api)) routes.push_back(std::move(route));
+    audit_api = std::make_unique<gateway::AuditApiDeps>(gateway::AuditApiDeps{*api, **log, merkle_trees, *checkpoints});
+    for (auto& route : gateway::audit_routes(*audit_api)) routes.push_back(std::move(route));
     // Generated from the routes themselves, before this one is added: it describes
     // exactly the /v1 endpoints this server dispatches.
     std::vector<http::Route> v1_routes;
@@ -251,10 +294,12 @@ int run_serve(const std::vector<std::string>& args) {
   std::fflush(stdout);
   (*server)->stop();  // in-flight requests finish first
   deletion_saga.reset();
+  checkpoints.reset();
   client.reset();
   processor.reset();
   names->reset();  // the batch in hand is appended or not at all; leaves the group
   directory_runner.reset();
+  merkle_runner.reset();
   api_key_store.reset();  // its reader tails the log
   log->reset();       // drains the commit queue: everything acknowledged is durable
   std::printf("tenantry serve: stopped\n");

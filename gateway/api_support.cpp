@@ -5,6 +5,7 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/JSON/Stringifier.h>
+#include <Poco/URI.h>
 
 #include <algorithm>
 #include <random>
@@ -392,6 +393,23 @@ v1::CommandEnvelope command_for(const std::string& tenant_id, const google::prot
   command.set_schema_version(1);
   command.set_payload(body.SerializeAsString());
   return command;
+}
+
+std::vector<std::pair<std::string, std::string>> query_pairs(const std::string& query,
+                                                               std::vector<http::FieldDetail>& errors) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  std::istringstream in(query);
+  for (std::string pair; std::getline(in, pair, '&');) {
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    const std::string name = pair.substr(0, eq);
+    try {
+      pairs.emplace_back(name, eq == std::string::npos ? "" : Poco::URI("?" + pair.substr(eq + 1)).getQuery());
+    } catch (const Poco::Exception&) {
+      errors.push_back({name, "malformed percent-encoding"});
+    }
+  }
+  return pairs;
 }
 
 }  // namespace tenantry::gateway

@@ -104,6 +104,11 @@ std::expected<TenantAccess, http::HttpResponse> access_tenant(GatewayDeps& deps,
 std::expected<Poco::JSON::Object::Ptr, http::HttpResponse> json_body(const http::HttpRequest& request,
                                                                      const std::set<std::string>& allowed);
 
+// name=value pairs of a query string, percent-decoded; a malformed pair is a field
+// error under its name.
+std::vector<std::pair<std::string, std::string>> query_pairs(const std::string& query,
+                                                               std::vector<http::FieldDetail>& errors);
+
 // A string member, absent as nullopt; a member of another type adds a field error
 // under `path`.
 std::optional<std::string> text(const Poco::JSON::Object::Ptr& object, const std::string& name,

@@ -71,23 +71,6 @@ HttpResponse register_tenant(GatewayDeps& deps, const HttpRequest& request) {
   return run_command(deps, request, command_for(tenant_id, registration), *principal, 201, "tenant registered");
 }
 
-// name=value pairs of a query string, percent-decoded; a malformed pair is a field error.
-std::vector<std::pair<std::string, std::string>> query_pairs(const std::string& query, std::vector<FieldDetail>& errors) {
-  std::vector<std::pair<std::string, std::string>> pairs;
-  std::istringstream in(query);
-  for (std::string pair; std::getline(in, pair, '&');) {
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    const std::string name = pair.substr(0, eq);
-    try {
-      pairs.emplace_back(name, eq == std::string::npos ? "" : Poco::URI("?" + pair.substr(eq + 1)).getQuery());
-    } catch (const Poco::Exception&) {
-      errors.push_back({name, "malformed percent-encoding"});
-    }
-  }
-  return pairs;
-}
-
 std::optional<size_t> parse_limit(const std::string& value) {
   try {
     size_t used = 0;

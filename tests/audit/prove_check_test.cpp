@@ -213,3 +213,75 @@ TEST_CASE("audit prove/check: a proof checks against a signed checkpoint with th
     CHECK_THAT(claim.err, Catch::Contains("is not an accepted event"));
   }
 }
+
+TEST_CASE("audit consistency/check: a newer checkpoint is proven to extend an older one", "[audit][prove]") {
+  Published published;
+  const int32_t partition = write_log(published, 11);
+  const std::string p = std::to_string(partition);
+  REQUIRE(published.audit({"keygen", "--private-key", published.file("platform.key").string(), "--public-key",
+                           published.file("platform.pub").string()},
+                          false)
+              .code == 0);
+  auto sign = [&](const std::string& name) {
+    auto signed_now = published.audit({"checkpoint", "--partition", p, "--private-key",
+                                       published.file("platform.key").string()});
+    REQUIRE(signed_now.code == 0);
+    write_file(published.file(name), signed_now.out);
+  };
+  sign("old.checkpoint");
+  // A restarted writer (a new claim) goes on with the same chain.
+  write_log(published, 6);
+  sign("new.checkpoint");
+  CHECK_THAT(read_file(published.file("new.checkpoint")), Catch::Contains("\n17\n"));
+
+  auto proof = published.audit({"consistency", "--partition", p, "--from", "11"});
+  INFO(proof.err);
+  REQUIRE(proof.code == 0);
+  CHECK_THAT(proof.out, Catch::Contains("\"new_size\": 17"));
+  write_file(published.file("consistency.json"), proof.out);
+  auto consistency_check = [&](const std::string& old_checkpoint, const std::string& new_checkpoint,
+                               const std::string& proof_file) {
+    return published.audit({"check", "--public-key", published.file("platform.pub").string(), "--old-checkpoint",
+                            published.file(old_checkpoint).string(), "--checkpoint",
+                            published.file(new_checkpoint).string(), "--proof", published.file(proof_file).string()},
+                           false);
+  };
+  auto verified = consistency_check("old.checkpoint", "new.checkpoint", "consistency.json");
+  INFO(verified.err);
+  CHECK(verified.code == 0);
+  CHECK_THAT(verified.out, Catch::Contains("VERIFIED: the 17-event tree"));
+
+  // A proof between other sizes, an altered node, checkpoints swapped: each refused.
+  auto other = published.audit({"consistency", "--partition", p, "--from", "10", "--to", "17"});
+  REQUIRE(other.code == 0);
+  write_file(published.file("other.json"), other.out);
+  auto run = consistency_check("old.checkpoint", "new.checkpoint", "other.json");
+  CHECK(run.code == 1);
+  CHECK_THAT(run.err, Catch::Contains("from size 10 to 17"));
+
+  auto object = Poco::JSON::Parser().parse(proof.out).extract<Poco::JSON::Object::Ptr>();
+  auto path = object->getArray("proof");
+  REQUIRE(path->size() >= 1);
+  std::string node = path->getElement<std::string>(0);
+  node[0] = node[0] == '0' ? '1' : '0';
+  Poco::JSON::Array::Ptr altered = new Poco::JSON::Array;
+  altered->add(node);
+  for (size_t i = 1; i < path->size(); ++i) altered->add(path->get(static_cast<unsigned>(i)));
+  object->set("proof", altered);
+  std::ostringstream altered_text;
+  object->stringify(altered_text);
+  write_file(published.file("altered.json"), altered_text.str());
+  run = consistency_check("old.checkpoint", "new.checkpoint", "altered.json");
+  CHECK(run.code == 1);
+  CHECK_THAT(run.err, Catch::Contains("consistency"));
+
+  run = consistency_check("new.checkpoint", "old.checkpoint", "consistency.json");
+  CHECK(run.code == 1);
+  CHECK_THAT(run.err, Catch::Contains("NOT VERIFIED"));
+
+  // Sizes the log does not have are refused before anything is printed.
+  auto beyond = published.audit({"consistency", "--partition", p, "--from", "11", "--to", "18"});
+  CHECK(beyond.code == 1);
+  CHECK(beyond.out.empty());
+  CHECK_THAT(beyond.err, Catch::Contains("the tree's size 17"));
+}
