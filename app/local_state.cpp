@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "audit/activity.h"
 #include "audit/checkpoint_publisher.h"
 #include "audit/merkle_store.h"
 #include "commands/command_processor.h"
@@ -18,6 +19,7 @@ log::Result<std::unique_ptr<store::RocksStore>> open_local_state(const Config& c
   for (const auto& family : projections::TenantDirectoryModel::store_families()) families.push_back(family);
   families.push_back(audit::kMerkleFamily);
   families.push_back(audit::kCheckpointsFamily);
+  families.push_back(audit::kActivityFamily);
   return store::RocksStore::open({dir.string(), families});
 }
 

@@ -5,6 +5,8 @@
 #include "app/config.h"
 #include "app/local_state.h"
 #include "app/log_options.h"
+#include "audit/activity.h"
+#include "audit/merkle_store.h"
 #include "projections/projection_runner.h"
 #include "projections/tenant_directory/tenant_directory.h"
 
@@ -14,9 +16,12 @@ namespace {
 
 constexpr const char* kUsage =
     "Usage: tenantry projections rebuild NAME [options]\n\n"
-    "  rebuild NAME   erase the read model NAME and replay the events topic from offset 0\n\n"
-    "Read models: tenant_directory\n"
+    "  rebuild NAME   erase the read model NAME and replay its topics from offset 0\n\n"
+    "Read models: tenant_directory, audit_merkle (the events' Merkle trees), audit_activity\n"
+    "(who did what, from the replies and audit topics)\n"
     "Run it with `tenantry serve` stopped: they share the data directory.\n";
+
+constexpr const char* kModels = "tenant_directory, audit_merkle, audit_activity";
 
 }  // namespace
 
@@ -30,13 +35,13 @@ int run_projections(const std::vector<std::string>& args) {
   std::string name;
   if (action == "rebuild") {
     if (rest.empty() || rest[0].starts_with("--")) {
-      std::fprintf(stderr, "tenantry projections rebuild: name the read model (tenant_directory)\n");
+      std::fprintf(stderr, "tenantry projections rebuild: name the read model (%s)\n", kModels);
       return 2;
     }
     name = rest[0];
     rest.erase(rest.begin());
-    if (name != "tenant_directory") {
-      std::fprintf(stderr, "tenantry projections rebuild: unknown read model '%s' (tenant_directory)\n", name.c_str());
+    if (name != "tenant_directory" && name != "audit_merkle" && name != "audit_activity") {
+      std::fprintf(stderr, "tenantry projections rebuild: unknown read model '%s' (%s)\n", name.c_str(), kModels);
       return 2;
     }
   } else {
@@ -67,23 +72,48 @@ int run_projections(const std::vector<std::string>& args) {
                  store.error().message.c_str());
     return 1;
   }
-  projections::TenantDirectoryModel model;
-  projections::ProjectionRunner runner(**log, **store, model);
-  {
-    if (auto rebuilt = runner.rebuild(); !rebuilt) {
+  // A model and the topics it reads; a model fed from several topics has a runner per
+  // topic, all rebuilt (each erases the model's keys and its own offsets) before any
+  // catches up again.
+  projections::TenantDirectoryModel directory;
+  audit::MerkleTreeModel merkle;
+  audit::ActivityModel activity;
+  std::vector<std::unique_ptr<projections::ProjectionRunner>> runners;
+  auto add = [&](projections::ReadModel& model, const std::string& topic, log::TopicKind kind) {
+    projections::RunnerOptions options;
+    options.topic = topic;
+    options.kind = kind;
+    runners.push_back(std::make_unique<projections::ProjectionRunner>(**log, **store, model, options));
+  };
+  if (name == "tenant_directory") add(directory, "tenantry.events", log::TopicKind::events);
+  if (name == "audit_merkle") add(merkle, "tenantry.events", log::TopicKind::events);
+  if (name == "audit_activity") {
+    add(activity, activity.replies_topic(), log::TopicKind::fenced);
+    add(activity, activity.audit_topic(), log::TopicKind::fenced);
+  }
+  for (auto& runner : runners) {
+    if (auto rebuilt = runner->rebuild(); !rebuilt) {
       std::fprintf(stderr, "tenantry projections rebuild: %s\n", rebuilt.error().message.c_str());
       return 1;
     }
-    auto applied = runner.catch_up();
+  }
+  int64_t applied_total = 0;
+  size_t violations = 0;
+  for (auto& runner : runners) {
+    auto applied = runner->catch_up();
     if (!applied) {
       std::fprintf(stderr, "tenantry projections rebuild: %s\n", applied.error().message.c_str());
       return 1;
     }
-    std::printf("rebuilt %s: %lld events applied, %zu violations passed over\n", name.c_str(),
-                static_cast<long long>(*applied), runner.violations().size());
-    for (const auto& violation : runner.violations()) std::printf("  violation: %s\n", violation.describe().c_str());
-    return 0;
+    applied_total += *applied;
+    violations += runner->violations().size();
   }
+  std::printf("rebuilt %s: %lld records applied, %zu violations passed over\n", name.c_str(),
+              static_cast<long long>(applied_total), violations);
+  for (auto& runner : runners) {
+    for (const auto& violation : runner->violations()) std::printf("  violation: %s\n", violation.describe().c_str());
+  }
+  return 0;
 }
 
 }  // namespace tenantry::app

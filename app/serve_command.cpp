@@ -8,6 +8,7 @@
 #include "app/local_state.h"
 #include "app/log_options.h"
 #include "app/signing_key.h"
+#include "audit/activity.h"
 #include "audit/checkpoint_publisher.h"
 #include "audit/merkle_store.h"
 #include "commands/command_processor.h"
@@ -130,6 +131,21 @@ int run_serve(const std::vector<std::string>& args) {
     std::fprintf(stderr, "tenantry serve: cannot start the Merkle tree projection: %s\n", started.error().message.c_str());
     return 1;
   }
+  // Who did what: command outcomes from the replies, access decisions from the audit topic.
+  audit::ActivityModel activity_model;
+  audit::ActivityLog activity_log(**store);
+  std::vector<std::unique_ptr<projections::ProjectionRunner>> activity_runners;
+  for (const auto& topic : {activity_model.replies_topic(), activity_model.audit_topic()}) {
+    projections::RunnerOptions options;
+    options.topic = topic;
+    options.kind = log::TopicKind::fenced;
+    activity_runners.push_back(std::make_unique<projections::ProjectionRunner>(**log, **store, activity_model, options));
+    if (auto started = activity_runners.back()->start(); !started) {
+      std::fprintf(stderr, "tenantry serve: cannot start the activity projection on %s: %s\n", topic.c_str(),
+                   started.error().message.c_str());
+      return 1;
+    }
+  }
   auto signing_key = load_or_create_signing_key(*config);
   if (!signing_key) {
     std::fprintf(stderr, "tenantry serve: %s\n", signing_key.error().message.c_str());
@@ -245,8 +261,10 @@ int run_serve(const std::vector<std::string>& args) {
   std::vector<http::Route> routes = {
       {"GET", "/healthz", [](const http::HttpRequest&) { return json(200, R"({"status":"ok"})"); }},
       {"GET", "/readyz",
-       [&processor, &directory_runner, &merkle_runner](const http::HttpRequest&) {
-         if (processor->failure() || directory_runner->failure() || merkle_runner->failure()) {
+       [&processor, &directory_runner, &merkle_runner, &activity_runners](const http::HttpRequest&) {
+         bool failed = processor->failure() || directory_runner->failure() || merkle_runner->failure();
+         for (const auto& runner : activity_runners) failed = failed || runner->failure();
+         if (failed) {
            return json(503, R"({"status":"not_ready","reason":"a worker stopped; see the log"})");
          }
          if (!directory_runner->caught_up()) return json(503, R"({"status":"not_ready","reason":"catching up"})");
@@ -257,7 +275,7 @@ int run_serve(const std::vector<std::string>& args) {
   if (api) {
     for (auto& route : gateway::tenant_routes(*api)) routes.push_back(std::move(route));
     for (auto& route : gateway::api_key_routes(*api)) routes.push_back(std::move(route));
-    audit_api = std::make_unique<gateway::AuditApiDeps>(gateway::AuditApiDeps{*api, **log, merkle_trees, *checkpoints});
+    audit_api = std::make_unique<gateway::AuditApiDeps>(gateway::AuditApiDeps{*api, **log, merkle_trees, *checkpoints, &activity_log});
     for (auto& route : gateway::audit_routes(*audit_api)) routes.push_back(std::move(route));
     // Generated from the routes themselves, before this one is added: it describes
     // exactly the /v1 endpoints this server dispatches.
@@ -300,6 +318,7 @@ int run_serve(const std::vector<std::string>& args) {
   names->reset();  // the batch in hand is appended or not at all; leaves the group
   directory_runner.reset();
   merkle_runner.reset();
+  activity_runners.clear();
   api_key_store.reset();  // its reader tails the log
   log->reset();       // drains the commit queue: everything acknowledged is durable
   std::printf("tenantry serve: stopped\n");

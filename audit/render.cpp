@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "audit/json_writer.h"
 #include "audit/replay.h"
 #include "domain/tenant/settings.h"
 #include "domain/tenant/wire.h"
@@ -20,60 +21,6 @@ namespace {
 
 constexpr std::string_view kMasked = "(set)";
 constexpr const char* kTypeUrlPrefix = "type.googleapis.com";
-
-void append_json_string(std::string& out, std::string_view text) {
-  out += '"';
-  for (const char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
-// A small writer for flat, ordered JSON objects: key order is the reader's order.
-class JsonObject {
- public:
-  JsonObject& text(std::string_view key, std::string_view value) {
-    next(key);
-    append_json_string(out_, value);
-    return *this;
-  }
-  JsonObject& number(std::string_view key, int64_t value) { return raw(key, std::to_string(value)); }
-  JsonObject& unsigned_number(std::string_view key, uint64_t value) { return raw(key, std::to_string(value)); }
-  JsonObject& boolean(std::string_view key, bool value) { return raw(key, value ? "true" : "false"); }
-  JsonObject& raw(std::string_view key, std::string_view json) {
-    next(key);
-    out_ += json;
-    return *this;
-  }
-  std::string done() {
-    out_ += '}';
-    return std::move(out_);
-  }
-
- private:
-  void next(std::string_view key) {
-    out_ += first_ ? "" : ",";
-    first_ = false;
-    append_json_string(out_, key);
-    out_ += ':';
-  }
-  std::string out_ = "{";
-  bool first_ = true;
-};
 
 struct DecodedPayload {
   std::string status;  // "ok", "unknown_type" or "unreadable"

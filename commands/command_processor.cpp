@@ -489,6 +489,10 @@ log::Result<CommandProcessor::Work> CommandProcessor::handle(Partition& partitio
       }
     }
     reply.set_tenant_id(tenant);
+    if (parsed[index] && reply.command_type().empty()) {
+      *reply.mutable_actor() = command.actor();
+      reply.set_command_type(command.command_type());
+    }
     if (reply.replied_at_us() == 0) reply.set_replied_at_us(now_us);
     std::string bytes = reply.SerializeAsString();
     if (remember) replies[reply_key(tenant, command.command_id())] = bytes;

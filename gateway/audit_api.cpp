@@ -473,6 +473,58 @@ HttpResponse tenant_events(AuditApiDeps& deps, const HttpRequest& request) {
   return response;
 }
 
+// Who did what, oldest first, a page at a time: filters tenant, actor, outcome, from,
+// to; limit and cursor. A tenant's own auditor sees its tenant's trail only.
+HttpResponse activity(AuditApiDeps& deps, const HttpRequest& request) {
+  auto principal = auditor(deps, request);
+  if (!principal) return principal.error();
+  std::vector<FieldDetail> errors;
+  audit::ActivityQuery query;
+  for (const auto& [name, value] : query_pairs(request.query, errors)) {
+    if (name == "tenant") {
+      if (well_formed_id(value)) query.tenant_id = value;
+      else errors.push_back({"tenant", "must be a tenant id"});
+    } else if (name == "actor") {
+      if (!value.empty() && value.size() <= 256) query.actor_id = value;
+      else errors.push_back({"actor", "must be 1 to 256 characters"});
+    } else if (name == "outcome") {
+      if (audit::known_outcome(value)) query.outcome = value;
+      else errors.push_back({"outcome", "must be accepted, rejected, conflict, failed, denied or platform_access"});
+    } else if (name == "from") {
+      query.from_us = time_from(name, value, errors);
+    } else if (name == "to") {
+      query.to_us = time_from(name, value, errors);
+    } else if (name == "limit") {
+      auto limit = parse_count(value);
+      if (limit && *limit >= 1 && *limit <= 1000) query.limit = *limit;
+      else errors.push_back({"limit", "must be 1 to 1000"});
+    } else if (name == "cursor") {
+      query.cursor = value;
+    } else {
+      errors.push_back({name, "unknown query parameter"});
+    }
+  }
+  if (!errors.empty()) return http::error_response(request, 400, "validation_error", "invalid query parameters", errors);
+  if (!principal->is_platform()) {
+    if (!query.tenant_id) query.tenant_id = principal->tenant_id;
+    if (auto denied = may_see_tenant(deps, request, *principal, *query.tenant_id, "query")) return *denied;
+  }
+  if (deps.activity == nullptr) return http::error_response(request, 503, "unavailable", "no activity read model");
+  auto page = deps.activity->query(query);
+  if (!page) {
+    if (page.error().code == log::ErrorCode::invalid_argument) {
+      return http::error_response(request, 400, "validation_error", page.error().message, {{"cursor", "invalid"}});
+    }
+    return store_error(request, page.error());
+  }
+  std::string data = "{\"entries\":[";
+  for (size_t i = 0; i < page->entries.size(); ++i) data += (i == 0 ? "" : ",") + page->entries[i];
+  data += "],\"nextCursor\":";
+  data += page->next_cursor.empty() ? "null" : "\"" + page->next_cursor + "\"";
+  data += "}";
+  return http::ok_response(request, 200, "activity", data);
+}
+
 }  // namespace
 
 std::vector<http::Route> audit_routes(AuditApiDeps& deps) {
@@ -494,6 +546,8 @@ std::vector<http::Route> audit_routes(AuditApiDeps& deps) {
        "Inclusion proof of an event (tenant and sequence, or partition and offset; treeSize)", own},
       {"GET", "/v1/audit/proofs/consistency", bind(consistency_proof),
        "Consistency proof between two tree sizes of a partition (partition, from, to)", auditors},
+      {"GET", "/v1/audit/activity", bind(activity),
+       "Who did what: command outcomes and access decisions (tenant, actor, outcome, from, to, limit, cursor)", own},
       {"GET", "/v1/audit/tenants/{id}/state", bind(tenant_state),
        "A tenant's state rebuilt from the log (asOf or atSequence)", own},
       {"GET", "/v1/audit/tenants/{id}/events", bind(tenant_events),

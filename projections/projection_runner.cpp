@@ -47,7 +47,7 @@ log::Result<void> ProjectionRunner::open_partitions() {
       if (!decoded) return log::fail(log::ErrorCode::io, "corrupt projection offset for " + model_.name());
       from = *decoded;
     }
-    auto reader = log::AcceptedReader::open(log_, options_.topic, p, from, log::TopicKind::events);
+    auto reader = log::AcceptedReader::open(log_, options_.topic, p, from, options_.kind);
     if (!reader) return std::unexpected(reader.error());
     auto partition = std::make_unique<Partition>();
     partition->id = p;

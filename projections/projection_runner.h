@@ -26,6 +26,9 @@ struct RunnerOptions {
   size_t max_batch_events = 1000;                  // events per store write at most
   std::chrono::milliseconds idle_wait{200};        // how long a reader blocks when caught up
   bool sync = false;                               // fsync each batch (the log is the source of truth)
+  // events: sealed envelopes under the accepted-history rules; fenced: any records
+  // (replies, access records), zombie writers' passed over, AcceptedRecord::envelope empty.
+  log::TopicKind kind = log::TopicKind::events;
 };
 
 struct PartitionLag {

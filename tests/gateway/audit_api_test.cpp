@@ -278,3 +278,106 @@ TEST_CASE("audit API: checkpoints are published periodically, and once per growt
   auto same = tenantry::testing::data_of(later)->getArray("checkpoints")->getObject(0);
   CHECK(same->getValue<std::string>("note") == only->getValue<std::string>("note"));
 }
+
+TEST_CASE("audit API: who did what, from command outcomes and access decisions", "[gateway][audit][serve]") {
+  tenantry::testing::ServeFixture serve("embedded", {"--jwt-hs256-secret", kSecret, "--checkpoint-interval-s", "0"});
+  ApiClient api{serve.port()};
+  const std::string admin = token("root", "platform_admin");
+  const std::string auditor = token("auditor-1", "auditor");
+  const std::string intruder = token("globex-admin", "tenant_admin", "globex");
+  REQUIRE(api.call("POST", "/v1/tenants", admin, registration("acme", "acme")).status == 201);
+  REQUIRE(api.call("POST", "/v1/tenants", admin, registration("globex", "globex")).status == 201);
+  REQUIRE(api.call("POST", "/v1/tenants/acme/suspend", admin, R"({"reason":"audit"})").status == 200);
+  // Refused by the decider (the slug is taken): an outcome without an event.
+  auto taken = api.call("POST", "/v1/tenants", admin, registration("acme-2", "acme"));
+  REQUIRE(taken.status == 409);
+  // Refused by the gateway: another tenant's admin reaching for acme.
+  api.until("/v1/tenants/globex", admin, [](const Reply& r) { return r.status == 200; });
+  REQUIRE(api.call("GET", "/v1/tenants/acme", intruder).status == 403);
+
+  auto entries_of = [](const Reply& reply) { return tenantry::testing::data_of(reply)->getArray("entries"); };
+  auto has = [&](const Reply& reply, const std::string& outcome, const std::string& actor, const std::string& action) {
+    auto entries = entries_of(reply);
+    for (size_t i = 0; i < entries->size(); ++i) {
+      auto entry = entries->getObject(static_cast<unsigned>(i));
+      if (entry->getValue<std::string>("outcome") == outcome &&
+          entry->getObject("actor")->getValue<std::string>("id") == actor &&
+          entry->getValue<std::string>("action").find(action) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  auto trail = api.until("/v1/audit/activity?tenant=acme", auditor, [&](const Reply& r) {
+    return r.status == 200 && has(r, "accepted", "root", "RegisterTenant") && has(r, "accepted", "root", "SuspendTenant") &&
+           has(r, "denied", "globex-admin", "GET /v1/tenants/acme") && has(r, "platform_access", "root", "/v1/tenants/acme");
+  });
+  auto entries = entries_of(trail);
+  for (size_t i = 0; i < entries->size(); ++i) {
+    CHECK(entries->getObject(static_cast<unsigned>(i))->getValue<std::string>("tenant_id") == "acme");
+    if (i > 0) {
+      CHECK(entries->getObject(static_cast<unsigned>(i))->getValue<int64_t>("time_us") >=
+            entries->getObject(static_cast<unsigned>(i - 1))->getValue<int64_t>("time_us"));
+    }
+  }
+
+  auto rejected = api.until("/v1/audit/activity?outcome=rejected", auditor, [&](const Reply& r) {
+    return r.status == 200 && has(r, "rejected", "root", "RegisterTenant");
+  });
+  auto refusal = entries_of(rejected)->getObject(0);
+  CHECK(refusal->getValue<std::string>("tenant_id") == "acme-2");
+  CHECK_THAT(refusal->getValue<std::string>("detail"), Catch::Contains("already_exists"));
+
+  auto by_actor = api.call("GET", "/v1/audit/activity?actor=globex-admin", auditor);
+  REQUIRE(by_actor.status == 200);
+  REQUIRE(entries_of(by_actor)->size() >= 1);
+  for (size_t i = 0; i < entries_of(by_actor)->size(); ++i) {
+    CHECK(entries_of(by_actor)->getObject(static_cast<unsigned>(i))->getValue<std::string>("outcome") == "denied");
+  }
+
+  // A page at a time: the pages join up to the whole trail, nothing twice.
+  std::vector<std::string> paged;
+  std::string cursor;
+  for (int page = 0; page < 100; ++page) {
+    auto one = api.call("GET", "/v1/audit/activity?tenant=acme&limit=1" + (cursor.empty() ? "" : "&cursor=" + cursor),
+                        auditor);
+    REQUIRE(one.status == 200);
+    for (size_t i = 0; i < entries_of(one)->size(); ++i) {
+      paged.push_back(entries_of(one)->getObject(static_cast<unsigned>(i))->getValue<std::string>("source"));
+    }
+    auto next = tenantry::testing::data_of(one)->get("nextCursor");
+    if (next.isEmpty()) break;
+    cursor = next.convert<std::string>();
+  }
+  auto whole = api.call("GET", "/v1/audit/activity?tenant=acme&limit=1000", auditor);
+  std::vector<std::string> all;
+  for (size_t i = 0; i < entries_of(whole)->size(); ++i) {
+    all.push_back(entries_of(whole)->getObject(static_cast<unsigned>(i))->getValue<std::string>("source"));
+  }
+  CHECK(paged == all);
+
+  // A tenant's own auditor: its tenant's trail, never another's.
+  const std::string own = token("globex-auditor", "auditor", "globex");
+  auto own_trail = api.call("GET", "/v1/audit/activity", own);
+  REQUIRE(own_trail.status == 200);
+  for (size_t i = 0; i < entries_of(own_trail)->size(); ++i) {
+    CHECK(entries_of(own_trail)->getObject(static_cast<unsigned>(i))->getValue<std::string>("tenant_id") == "globex");
+  }
+  auto other = api.call("GET", "/v1/audit/activity?tenant=acme", own);
+  CHECK(other.status == 403);
+  CHECK(tenantry::testing::error_type(other) == "tenant_mismatch");
+  // ... and that refusal is itself on the trail.
+  api.until("/v1/audit/activity?actor=globex-auditor", auditor, [&](const Reply& r) {
+    return r.status == 200 && has(r, "denied", "globex-auditor", "/v1/audit/activity");
+  });
+
+  for (const auto& [path, field] : {std::pair<std::string, std::string>{"/v1/audit/activity?outcome=maybe", "outcome"},
+                                    {"/v1/audit/activity?limit=0", "limit"},
+                                    {"/v1/audit/activity?cursor=zz", "cursor"},
+                                    {"/v1/audit/activity?from=soon", "from"}}) {
+    INFO(path);
+    auto bad = api.call("GET", path, auditor);
+    CHECK(bad.status == 400);
+    CHECK(tenantry::testing::first_field(bad) == field);
+  }
+}

@@ -63,7 +63,7 @@ TEST_CASE("projections rebuild: the tenant directory replayed from the log answe
       {TENANTRY_BINARY, "projections", "rebuild", "tenant_directory", "--data-dir", dir.path().string()});
   INFO(rebuilt.err);
   CHECK(rebuilt.code == 0);
-  CHECK_THAT(rebuilt.out, Catch::Contains("rebuilt tenant_directory: 2 events applied"));
+  CHECK_THAT(rebuilt.out, Catch::Contains("rebuilt tenant_directory: 2 records applied"));
   auto unknown = tenantry::testing::run_to_end(
       {TENANTRY_BINARY, "projections", "rebuild", "no_such_model", "--data-dir", dir.path().string()});
   CHECK(unknown.code == 2);
