@@ -5,7 +5,7 @@
 #include <bit>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
+#include <charconv>
 #include <cstring>
 
 namespace tenantry::domain::usage {
@@ -43,7 +43,7 @@ bool key_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
-// A scalar as a canonical string: numbers with up to 17 significant digits (so equal
+// A scalar as a canonical string: numbers in their shortest round-trip form (so equal
 // doubles give equal strings), booleans as true/false. Null for other kinds.
 std::optional<std::string> scalar_text(const google::protobuf::Value& value) {
   switch (value.kind_case()) {
@@ -51,8 +51,8 @@ std::optional<std::string> scalar_text(const google::protobuf::Value& value) {
     case google::protobuf::Value::kBoolValue: return std::string(value.bool_value() ? "true" : "false");
     case google::protobuf::Value::kNumberValue: {
       char text[32];
-      std::snprintf(text, sizeof text, "%.17g", value.number_value());
-      return std::string(text);
+      const auto written = std::to_chars(text, text + sizeof text, value.number_value());
+      return std::string(text, written.ptr);
     }
     default: return std::nullopt;
   }
