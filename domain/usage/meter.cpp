@@ -166,6 +166,9 @@ std::expected<std::optional<Contribution>, std::string> contribution(const Meter
       auto text = scalar_text(*value);
       if (!text) return std::unexpected(meter.value->text + " must be a string, number or boolean (meter " + meter.name + ")");
       out.unique_value = std::move(*text);
+      for (char& c : out.unique_value) {
+        if (c == '\0') c = '?';
+      }
     } else {
       if (value->kind_case() != google::protobuf::Value::kNumberValue || !std::isfinite(value->number_value())) {
         return std::unexpected(meter.value->text + " must be a number for " + aggregation_name(meter.aggregation) +
@@ -179,7 +182,10 @@ std::expected<std::optional<Contribution>, std::string> contribution(const Meter
     out.group += path.text;
     out.group += '=';
     if (const google::protobuf::Value* value = find(event.data(), path)) {
-      if (auto text = scalar_text(*value)) out.group += *text;
+      if (auto text = scalar_text(*value)) {
+        // The separators stay separators.
+        for (char c : *text) out.group += (c == '\0' || c == '\x1f') ? '?' : c;
+      }
     }
   }
   return std::optional<Contribution>(std::move(out));

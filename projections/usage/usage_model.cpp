@@ -1,0 +1,277 @@
+#include "projections/usage/usage_model.h"
+
+#include <set>
+#include <unordered_set>
+
+#include "connectors/log/history_rules.h"
+#include "tenantry/v1/usage.pb.h"
+
+namespace tenantry::projections {
+
+namespace {
+
+using domain::usage::Aggregate;
+using domain::usage::Aggregation;
+using domain::usage::Window;
+
+constexpr size_t kMaxWindowsPerQuery = 100000;
+constexpr size_t kMaxDistinctValues = 1000000;
+
+char window_letter(Window window) {
+  switch (window) {
+    case Window::minute: return 'm';
+    case Window::hour: return 'h';
+    case Window::day: return 'd';
+    case Window::month: return 'M';
+  }
+  return 'm';
+}
+
+void put_be(std::string& out, uint64_t value) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
+}
+
+uint64_t get_be(std::string_view in, size_t at) {
+  uint64_t value = 0;
+  for (size_t i = 0; i < 8; ++i) value = value << 8 | static_cast<unsigned char>(in[at + i]);
+  return value;
+}
+
+uint64_t sortable(int64_t value) { return static_cast<uint64_t>(value) ^ (uint64_t{1} << 63); }
+int64_t unsortable(uint64_t value) { return static_cast<int64_t>(value ^ (uint64_t{1} << 63)); }
+
+std::string scope_prefix(const std::string& scope, char kind) {
+  std::string key = scope;
+  key += '\0';
+  key += kind;
+  return key;
+}
+
+// scope '\0' kind meter '\0' letter: every window of one meter at one size.
+std::string meter_prefix(const std::string& scope, char kind, const std::string& meter, Window window) {
+  std::string key = scope_prefix(scope, kind);
+  key += meter;
+  key += '\0';
+  key += window_letter(window);
+  return key;
+}
+
+// `shard`: empty for a tenant (one partition, one writer); for platform totals the
+// partition (4 bytes), so that the partitions' writers never share a key.
+std::string aggregate_key(const std::string& scope, const std::string& meter, Window window, int64_t start,
+                          const std::string& shard, const std::string& group) {
+  std::string key = meter_prefix(scope, 'a', meter, window);
+  put_be(key, sortable(start));
+  key += shard;
+  key += group;
+  return key;
+}
+
+std::string unique_key(const std::string& scope, const std::string& meter, Window window, int64_t start,
+                       const std::string& shard, const std::string& group, const std::string& value) {
+  std::string key = meter_prefix(scope, 'u', meter, window);
+  put_be(key, sortable(start));
+  key += shard;
+  key += group;
+  key += '\0';
+  key += value;
+  return key;
+}
+
+}  // namespace
+
+UsageModel::UsageModel(UsageModelOptions options) : options_(std::move(options)) {
+  for (size_t i = 0; i < options_.meters.size(); ++i) meters_by_type_[options_.meters[i].event_type].push_back(i);
+}
+
+const domain::usage::MeterDefinition* UsageModel::meter(const std::string& name) const {
+  for (const auto& meter : options_.meters) {
+    if (meter.name == name) return &meter;
+  }
+  return nullptr;
+}
+
+UsageCounters UsageModel::counters() const {
+  return {counted_.load(), duplicates_.load(), refused_.load(), invalid_values_.load()};
+}
+
+log::Result<void> UsageModel::count(const std::string& scope, const std::string& shard,
+                                    const domain::usage::MeterDefinition& meter,
+                                    const domain::usage::Contribution& contribution, Window window, int64_t start,
+                                    int64_t time_us, const std::string& event_id, store::StoreBatch& batch) {
+  bool first_of_value = false;
+  if (meter.aggregation == Aggregation::unique_count) {
+    const std::string key = unique_key(scope, meter.name, window, start, shard, contribution.group, contribution.unique_value);
+    auto seen = batch.get(kUsageFamily, key);
+    if (!seen) return std::unexpected(seen.error());
+    first_of_value = !seen->has_value();
+    if (first_of_value) batch.put(kUsageFamily, key, "");
+  }
+  const std::string key = aggregate_key(scope, meter.name, window, start, shard, contribution.group);
+  auto stored = batch.get(kUsageFamily, key);
+  if (!stored) return std::unexpected(stored.error());
+  Aggregate aggregate;
+  if (*stored) {
+    auto decoded = domain::usage::decode(**stored);
+    if (!decoded) return log::fail(log::ErrorCode::io, "corrupt usage aggregate");
+    aggregate = std::move(*decoded);
+  }
+  domain::usage::fold(aggregate, contribution, time_us, event_id, first_of_value);
+  batch.put(kUsageFamily, key, domain::usage::encode(aggregate));
+  return {};
+}
+
+log::Result<void> UsageModel::apply(const log::AcceptedRecord& accepted, store::StoreBatch& batch) {
+  const auto& record = accepted.record;
+  if (record.header(log::kKindHeader) != nullptr) return {};  // a writer claim
+  v1::UsageEvent event;
+  if (!event.ParseFromString(record.value) || event.tenant_id().empty() || event.tenant_id() != record.key) {
+    ++refused_;
+    return {};
+  }
+  const int64_t ingested = event.ingested_at_us() != 0 ? event.ingested_at_us() : record.timestamp_ms * 1000;
+  if (domain::usage::check_event(event, ingested, options_.limits)) {
+    ++refused_;
+    return {};
+  }
+  const std::string& tenant = event.tenant_id();
+  const int64_t time_us = event.time_us() != 0 ? event.time_us() : ingested;
+
+  std::string dedup_key = scope_prefix(tenant, 'd');
+  dedup_key += event.id();
+  auto seen = batch.get(kUsageFamily, dedup_key);
+  if (!seen) return std::unexpected(seen.error());
+  if (*seen && (*seen)->size() == 8) {
+    const int64_t first = unsortable(get_be(**seen, 0));
+    if (ingested - first < options_.dedup_window_us) {
+      ++duplicates_;
+      return {};
+    }
+  }
+  std::string first_seen;
+  put_be(first_seen, sortable(ingested));
+  batch.put(kUsageFamily, dedup_key, first_seen);
+
+  const auto matching = meters_by_type_.find(event.type());
+  if (matching != meters_by_type_.end()) {
+    const int32_t offset = options_.utc_offset ? options_.utc_offset(tenant, time_us) : 0;
+    std::string shard;
+    for (int i = 3; i >= 0; --i) shard.push_back(static_cast<char>((static_cast<uint32_t>(record.partition) >> (8 * i)) & 0xFF));
+    for (const size_t index : matching->second) {
+      const auto& meter = options_.meters[index];
+      auto contribution = domain::usage::contribution(meter, event);
+      if (!contribution) {
+        ++invalid_values_;
+        continue;
+      }
+      if (!*contribution) continue;
+      for (const Window window : domain::usage::kWindows) {
+        // Minute and hour are UTC; day and month follow the tenant's zone. Platform
+        // totals use UTC throughout.
+        const int64_t start = domain::usage::window_start(window, time_us, offset);
+        if (auto counted = count(tenant, "", meter, **contribution, window, start, time_us, event.id(), batch); !counted) {
+          return counted;
+        }
+        const int64_t utc_start = domain::usage::window_start(window, time_us, 0);
+        if (auto counted = count("", shard, meter, **contribution, window, utc_start, time_us, event.id(), batch); !counted) {
+          return counted;
+        }
+      }
+    }
+  }
+  ++counted_;
+  return {};
+}
+
+void UsageModel::committed(const std::vector<log::AcceptedRecord>& records) {
+  for (const auto& accepted : records) {
+    const int64_t at = accepted.record.timestamp_ms * 1000;
+    int64_t previous = last_ingested_us_.load();
+    while (at > previous && !last_ingested_us_.compare_exchange_weak(previous, at)) {
+    }
+  }
+}
+
+log::Result<UsageResult> UsageQueries::query(const UsageQuery& query) {
+  const auto* meter = model_.meter(query.meter);
+  if (meter == nullptr) return log::fail(log::ErrorCode::invalid_argument, "no meter named " + query.meter);
+  if (query.to_us <= query.from_us) return log::fail(log::ErrorCode::invalid_argument, "from must be before to");
+  const bool local = query.window == Window::day || query.window == Window::month;
+  const int64_t first = domain::usage::window_start(query.window, query.from_us, local ? query.from_offset_s : 0);
+  const int64_t last = domain::usage::window_start(query.window, query.to_us - 1, local ? query.to_offset_s : 0);
+  {
+    size_t windows = 0;
+    for (int64_t start = first; start <= last; start = domain::usage::next_window(query.window, start)) {
+      if (++windows > kMaxWindowsPerQuery) {
+        return log::fail(log::ErrorCode::invalid_argument, "the range spans more than 100,000 " +
+                                                               std::string(domain::usage::window_name(query.window)) +
+                                                               " windows");
+      }
+    }
+  }
+  const std::string prefix = meter_prefix(query.tenant_id, 'a', meter->name, query.window);
+  const size_t shard_bytes = query.tenant_id.empty() ? 4 : 0;
+  std::string start_key = prefix;
+  put_be(start_key, sortable(first));
+  UsageResult result;
+  std::map<std::pair<int64_t, std::string>, Aggregate> rows;
+  Aggregate total;
+  auto scanned = store_.scan(kUsageFamily, prefix, start_key, SIZE_MAX, [&](std::string_view key, std::string_view value) {
+    if (key.size() < prefix.size() + 8 + shard_bytes) return true;
+    const int64_t start = unsortable(get_be(key, prefix.size()));
+    if (start > last) return false;
+    auto aggregate = domain::usage::decode(value);
+    if (!aggregate) return true;
+    std::string group = query.by_group ? std::string(key.substr(prefix.size() + 8 + shard_bytes)) : std::string();
+    domain::usage::merge(rows[{start, std::move(group)}], *aggregate);
+    domain::usage::merge(total, *aggregate);
+    return true;
+  });
+  if (!scanned) return std::unexpected(scanned.error());
+
+  // Distinct values do not add up across groups or windows: count them from the set.
+  std::map<std::pair<int64_t, std::string>, std::unordered_set<std::string>> distinct;
+  std::unordered_set<std::string> distinct_total;
+  if (meter->aggregation == Aggregation::unique_count) {
+    const std::string unique_prefix = meter_prefix(query.tenant_id, 'u', meter->name, query.window);
+    std::string unique_start = unique_prefix;
+    put_be(unique_start, sortable(first));
+    bool too_many = false;
+    auto values = store_.scan(kUsageFamily, unique_prefix, unique_start, SIZE_MAX, [&](std::string_view key, std::string_view) {
+      if (key.size() < unique_prefix.size() + 8 + shard_bytes) return true;
+      const int64_t start = unsortable(get_be(key, unique_prefix.size()));
+      if (start > last) return false;
+      const std::string_view rest = key.substr(unique_prefix.size() + 8 + shard_bytes);
+      const auto split = rest.find('\0');
+      if (split == std::string_view::npos) return true;
+      const std::string value(rest.substr(split + 1));
+      std::string group = query.by_group ? std::string(rest.substr(0, split)) : std::string();
+      distinct[{start, std::move(group)}].insert(value);
+      distinct_total.insert(value);
+      if (distinct_total.size() > kMaxDistinctValues) {
+        too_many = true;
+        return false;
+      }
+      return true;
+    });
+    if (!values) return std::unexpected(values.error());
+    if (too_many) {
+      return log::fail(log::ErrorCode::invalid_argument,
+                       "more than 1,000,000 distinct values in the range; narrow it to count them exactly");
+    }
+  }
+  for (auto& [where, aggregate] : rows) {
+    UsageRow row;
+    row.window_start = where.first;
+    row.group = where.second;
+    if (meter->aggregation == Aggregation::unique_count) aggregate.unique = distinct[where].size();
+    row.value = domain::usage::result(aggregate, meter->aggregation);
+    row.aggregate = aggregate;
+    result.rows.push_back(std::move(row));
+  }
+  if (meter->aggregation == Aggregation::unique_count) total.unique = distinct_total.size();
+  result.total = domain::usage::result(total, meter->aggregation);
+  return result;
+}
+
+}  // namespace tenantry::projections

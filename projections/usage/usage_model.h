@@ -1,0 +1,115 @@
+// The metering projection: usage events from tenantry.usage (kind fenced), each counted
+// exactly once into every meter that takes its type, per window (minute, hour, day,
+// month) and group, per tenant and platform-wide. The dedup key of (tenant, event id)
+// and the aggregates it protects are staged in the same batch, which the projection
+// runner writes with the input offsets: a failed write followed by a retry counts
+// once, and a client's retry after success (a second record with the same id) counts
+// zero more times.
+//
+// Keys of the family, each starting with the tenant id ("" for platform totals):
+//   tenant '\0' 'd' event id                                     -> first ingestion time
+//   tenant '\0' 'a' meter '\0' window start [shard] group        -> Aggregate
+//   tenant '\0' 'u' meter '\0' window start [shard] group '\0' value -> "" (UNIQUE_COUNT's set)
+// shard: platform totals only, the partition (4 bytes): partitions are applied on
+// threads of their own, and must never read-modify-write one key.
+// window: one letter (m, h, d, M), then the start as 8 bytes big-endian with the sign
+// bit flipped, so keys sort by time.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "connectors/store/rocks_store.h"
+#include "domain/usage/meter.h"
+#include "projections/read_model.h"
+
+namespace tenantry::projections {
+
+inline constexpr const char* kUsageFamily = "usage";
+
+struct UsageModelOptions {
+  std::vector<domain::usage::MeterDefinition> meters;
+  int64_t dedup_window_us = int64_t{24} * 3600 * 1000000;
+  // Applied against each event's ingestion time (so a rebuild decides the same).
+  domain::usage::EventLimits limits;
+  // The UTC offset of the tenant's zone at an instant, for day and month windows;
+  // null: UTC for everyone.
+  std::function<int32_t(const std::string& tenant_id, int64_t time_us)> utc_offset;
+};
+
+struct UsageCounters {
+  int64_t counted = 0;         // events counted into the meters
+  int64_t duplicates = 0;      // passed over: the id was seen within the window
+  int64_t refused = 0;         // unreadable, misrouted, too old or too far ahead
+  int64_t invalid_values = 0;  // an event a meter could not take (e.g. text for SUM)
+};
+
+class UsageModel : public ReadModel {
+ public:
+  explicit UsageModel(UsageModelOptions options);
+  std::string name() const override { return kUsageFamily; }
+  log::Result<void> apply(const log::AcceptedRecord& record, store::StoreBatch& batch) override;
+  void committed(const std::vector<log::AcceptedRecord>& records) override;
+
+  const std::vector<domain::usage::MeterDefinition>& meters() const { return options_.meters; }
+  const domain::usage::MeterDefinition* meter(const std::string& name) const;
+  const domain::usage::EventLimits& limits() const { return options_.limits; }
+  // Counted since start (not persisted).
+  UsageCounters counters() const;
+  // The ingestion time of the newest event written, 0 before any.
+  int64_t last_ingested_us() const { return last_ingested_us_.load(); }
+
+ private:
+  log::Result<void> count(const std::string& scope, const std::string& shard,
+                          const domain::usage::MeterDefinition& meter,
+                          const domain::usage::Contribution& contribution, domain::usage::Window window,
+                          int64_t start, int64_t time_us, const std::string& event_id, store::StoreBatch& batch);
+
+  UsageModelOptions options_;
+  std::map<std::string, std::vector<size_t>> meters_by_type_;
+  std::atomic<int64_t> counted_{0}, duplicates_{0}, refused_{0}, invalid_values_{0};
+  std::atomic<int64_t> last_ingested_us_{0};
+};
+
+// One window of one group of a usage query.
+struct UsageRow {
+  int64_t window_start = 0;  // civil time (local for day and month), as in meter.h
+  std::string group;         // "" when not grouped
+  domain::usage::Aggregate aggregate;
+  double value = 0;
+};
+
+struct UsageQuery {
+  std::string tenant_id;  // "": platform totals
+  std::string meter;
+  domain::usage::Window window = domain::usage::Window::day;
+  int64_t from_us = 0;  // [from, to)
+  int64_t to_us = 0;
+  bool by_group = false;
+  // The zone's UTC offset at from and at to (day and month windows).
+  int32_t from_offset_s = 0;
+  int32_t to_offset_s = 0;
+};
+
+struct UsageResult {
+  std::vector<UsageRow> rows;  // by window, then group
+  double total = 0;            // over the whole range (UNIQUE_COUNT: distinct values in it)
+};
+
+class UsageQueries {
+ public:
+  UsageQueries(store::RocksStore& store, const UsageModel& model) : store_(store), model_(model) {}
+  // Errors: an unknown meter, a range too wide (more than 100,000 windows) or with more
+  // than 1,000,000 distinct values to count are `invalid_argument`.
+  log::Result<UsageResult> query(const UsageQuery& query);
+
+ private:
+  store::RocksStore& store_;
+  const UsageModel& model_;
+};
+
+}  // namespace tenantry::projections
