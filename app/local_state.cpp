@@ -7,6 +7,7 @@
 #include "audit/merkle_store.h"
 #include "commands/command_processor.h"
 #include "projections/tenant_directory/tenant_directory.h"
+#include "projections/usage/usage_model.h"
 
 namespace tenantry::app {
 
@@ -20,6 +21,7 @@ log::Result<std::unique_ptr<store::RocksStore>> open_local_state(const Config& c
   families.push_back(audit::kMerkleFamily);
   families.push_back(audit::kCheckpointsFamily);
   families.push_back(audit::kActivityFamily);
+  families.push_back(projections::kUsageFamily);
   return store::RocksStore::open({dir.string(), families});
 }
 

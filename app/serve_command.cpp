@@ -7,6 +7,7 @@
 #include "app/config.h"
 #include "app/local_state.h"
 #include "app/log_options.h"
+#include "app/meters_config.h"
 #include "app/signing_key.h"
 #include "audit/activity.h"
 #include "audit/checkpoint_publisher.h"
@@ -21,6 +22,8 @@
 #include "gateway/api_keys_api.h"
 #include "gateway/audit_api.h"
 #include "gateway/tenants_api.h"
+#include "gateway/usage_api.h"
+#include "projections/usage/usage_model.h"
 #include "projections/projection_runner.h"
 #include "projections/tenant_directory/tenant_directory.h"
 #include "sagas/tenant_deletion.h"
@@ -55,6 +58,13 @@ std::vector<OptionSpec> serve_specs() {
       {"audit-key-name", "the signer's name in checkpoint signatures", "tenantry"},
       {"checkpoint-interval-s", "how often a checkpoint of each grown partition is signed (0: on demand only)", "60",
        OptionKind::integer, {}, 0, 86400},
+      {"meters-file", "JSON file of meters to aggregate usage by, beside the built-in ones", ""},
+      {"usage-dedup-window-s", "how long a usage event id is remembered against retries", "86400", OptionKind::integer,
+       {}, 60, 90 * 86400},
+      {"usage-max-age-days", "oldest usage event accepted, in days before its ingestion", "35", OptionKind::integer, {},
+       1, 3650},
+      {"usage-max-future-s", "how far ahead of now a usage event's time may be", "300", OptionKind::integer, {}, 0,
+       86400},
   };
   for (auto& spec : log_option_specs()) specs.push_back(std::move(spec));
   return specs;
@@ -120,6 +130,34 @@ int run_serve(const std::vector<std::string>& args) {
   auto directory_runner = std::make_unique<projections::ProjectionRunner>(**log, **store, directory_model);
   if (auto started = directory_runner->start(); !started) {
     std::fprintf(stderr, "tenantry serve: cannot start the tenant directory: %s\n", started.error().message.c_str());
+    return 1;
+  }
+
+  // Metering: usage events counted into the meters, once each.
+  auto meters = configured_meters(config->text("meters-file"));
+  if (!meters) {
+    std::fprintf(stderr, "tenantry serve: option --meters-file: %s\n", meters.error().c_str());
+    return 2;
+  }
+  clock::TimeZones zones;
+  projections::UsageModelOptions usage_options;
+  usage_options.meters = std::move(*meters);
+  usage_options.dedup_window_us = config->integer("usage-dedup-window-s") * 1000000;
+  usage_options.limits.max_age_us = config->integer("usage-max-age-days") * 86400 * 1000000;
+  usage_options.limits.max_future_us = config->integer("usage-max-future-s") * 1000000;
+  usage_options.utc_offset = [&contexts, &zones](const std::string& tenant_id, int64_t time_us) {
+    auto context = contexts.get(tenant_id);
+    return context && *context ? gateway::tenant_utc_offset(zones, context->get(), time_us) : 0;
+  };
+  projections::UsageModel usage_model(usage_options);
+  projections::UsageQueries usage_queries(**store, usage_model);
+  projections::RunnerOptions usage_runner_options;
+  usage_runner_options.topic = "tenantry.usage";
+  usage_runner_options.kind = log::TopicKind::fenced;
+  usage_runner_options.idle_wait = std::chrono::milliseconds(50);
+  auto usage_runner = std::make_unique<projections::ProjectionRunner>(**log, **store, usage_model, usage_runner_options);
+  if (auto started = usage_runner->start(); !started) {
+    std::fprintf(stderr, "tenantry serve: cannot start the metering projection: %s\n", started.error().message.c_str());
     return 1;
   }
 
@@ -261,8 +299,9 @@ int run_serve(const std::vector<std::string>& args) {
   std::vector<http::Route> routes = {
       {"GET", "/healthz", [](const http::HttpRequest&) { return json(200, R"({"status":"ok"})"); }},
       {"GET", "/readyz",
-       [&processor, &directory_runner, &merkle_runner, &activity_runners](const http::HttpRequest&) {
-         bool failed = processor->failure() || directory_runner->failure() || merkle_runner->failure();
+       [&processor, &directory_runner, &merkle_runner, &activity_runners, &usage_runner](const http::HttpRequest&) {
+         bool failed = processor->failure() || directory_runner->failure() || merkle_runner->failure() ||
+                       usage_runner->failure();
          for (const auto& runner : activity_runners) failed = failed || runner->failure();
          if (failed) {
            return json(503, R"({"status":"not_ready","reason":"a worker stopped; see the log"})");
@@ -272,11 +311,20 @@ int run_serve(const std::vector<std::string>& args) {
        }},
   };
   std::unique_ptr<gateway::AuditApiDeps> audit_api;
+  std::unique_ptr<gateway::UsageApiDeps> usage_api;
   if (api) {
     for (auto& route : gateway::tenant_routes(*api)) routes.push_back(std::move(route));
     for (auto& route : gateway::api_key_routes(*api)) routes.push_back(std::move(route));
     audit_api = std::make_unique<gateway::AuditApiDeps>(gateway::AuditApiDeps{*api, **log, merkle_trees, *checkpoints, &activity_log});
     for (auto& route : gateway::audit_routes(*audit_api)) routes.push_back(std::move(route));
+    usage_api = std::make_unique<gateway::UsageApiDeps>(gateway::UsageApiDeps{
+        *api, **log, usage_model, usage_queries, zones, [&usage_runner, &usage_model] {
+          gateway::UsageLag lag;
+          for (const auto& partition : usage_runner->lag()) lag.records += partition.end_offset - partition.applied_offset;
+          lag.newest_counted_us = usage_model.last_ingested_us();
+          return lag;
+        }});
+    for (auto& route : gateway::usage_routes(*usage_api)) routes.push_back(std::move(route));
     // Generated from the routes themselves, before this one is added: it describes
     // exactly the /v1 endpoints this server dispatches.
     std::vector<http::Route> v1_routes;
@@ -318,6 +366,7 @@ int run_serve(const std::vector<std::string>& args) {
   names->reset();  // the batch in hand is appended or not at all; leaves the group
   directory_runner.reset();
   merkle_runner.reset();
+  usage_runner.reset();
   activity_runners.clear();
   api_key_store.reset();  // its reader tails the log
   log->reset();       // drains the commit queue: everything acknowledged is durable

@@ -159,8 +159,9 @@ std::expected<std::optional<Contribution>, std::string> contribution(const Meter
     out.value = 1;
   } else {
     const google::protobuf::Value* value = find(event.data(), *meter.value);
-    if (value == nullptr) {
-      return std::unexpected("data has no " + meter.value->text + " (meter " + meter.name + ")");
+    // Absent: the event is not one this meter measures (another meter of the type may).
+    if (value == nullptr || value->kind_case() == google::protobuf::Value::kNullValue) {
+      return std::optional<Contribution>();
     }
     if (meter.aggregation == Aggregation::unique_count) {
       auto text = scalar_text(*value);
@@ -316,8 +317,9 @@ std::optional<FieldError> check_event(const v1::UsageEvent& event, int64_t now_u
   if (event.subject().size() > 1024) return FieldError{"subject", "must be at most 1024 characters"};
   if (event.time_us() != 0) {
     if (event.time_us() < now_us - limits.max_age_us) {
+      const int64_t hours = limits.max_age_us / (int64_t{3600} * 1000000);
       return FieldError{"time", "older than the late-arrival limit of " +
-                                    std::to_string(limits.max_age_us / (int64_t{3600} * 1000000)) + " hours"};
+                                    (hours % 24 == 0 ? std::to_string(hours / 24) + " days" : std::to_string(hours) + " hours")};
     }
     if (event.time_us() > now_us + limits.max_future_us) {
       return FieldError{"time", "more than " + std::to_string(limits.max_future_us / 1000000) +

@@ -53,8 +53,9 @@ struct Contribution {
   std::string unique_value;  // UNIQUE_COUNT: the value as a canonical string
   std::string group;         // group-by values, each key=value, joined with '\x1f'; "" when none
 };
-// nullopt when the meter does not take this event (another type). An error names why
-// the event cannot count (value missing, not a number for a numeric aggregation).
+// nullopt when the meter does not take this event (another type, or no value at the
+// meter's path). An error names why the event cannot count (a value of the wrong kind:
+// not a number for a numeric aggregation, not a scalar for UNIQUE_COUNT).
 std::expected<std::optional<Contribution>, std::string> contribution(const MeterDefinition& meter,
                                                                       const v1::UsageEvent& event);
 

@@ -32,7 +32,8 @@ class ServeFixture {
       broker_ = std::make_unique<ChildProcess>(std::vector<std::string>{TENANTRY_BINARY, "devbroker", "--tenantry-topics", "4"});
       auto line = broker_->wait_for_line("bootstrap.servers=", std::chrono::seconds(30));
       REQUIRE(line.has_value());
-      args.insert(args.end(), {"--engine", "kafka", "--kafka-bootstrap", line->substr(line->find('=') + 1)});
+      bootstrap_ = line->substr(line->find('=') + 1);
+      args.insert(args.end(), {"--engine", "kafka", "--kafka-bootstrap", bootstrap_});
     }
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     serve_ = std::make_unique<ChildProcess>(args);
@@ -58,6 +59,9 @@ class ServeFixture {
   }
 
   uint16_t port() const { return port_; }
+  // The development broker's bootstrap servers (Kafka engine only), for a test that
+  // produces onto a topic as any Kafka client would.
+  const std::string& bootstrap() const { return bootstrap_; }
   // The server's --data-dir (the embedded log is in its "log" folder).
   const std::filesystem::path& data_dir() const { return dir_.path(); }
 
@@ -66,6 +70,7 @@ class ServeFixture {
   std::unique_ptr<ChildProcess> broker_;
   std::unique_ptr<ChildProcess> serve_;
   uint16_t port_ = 0;
+  std::string bootstrap_;
 };
 
 }  // namespace tenantry::testing
