@@ -27,6 +27,8 @@ std::vector<log::TopicSpec> tenantry_topics(int32_t partitions) {
           {"tenantry.replies", partitions},
           {"tenantry.usage", partitions},
           {"tenantry.audit", partitions},
+          // Quota alerts (tenantry.v1.QuotaAlert), delivered as webhooks.
+          {"tenantry.alerts", partitions},
           // API key records (connectors/http/auth/log_api_key_store.h): keyed by key id,
           // one ordered partition; listed here so a development broker creates it too.
           {"tenantry.api-keys", 1},

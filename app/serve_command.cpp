@@ -21,8 +21,10 @@
 #include "connectors/store/rocks_store.h"
 #include "gateway/api_keys_api.h"
 #include "gateway/audit_api.h"
+#include "gateway/request_guard.h"
 #include "gateway/tenants_api.h"
 #include "gateway/usage_api.h"
+#include "tenantry/v1/usage.pb.h"
 #include "projections/usage/usage_model.h"
 #include "projections/projection_runner.h"
 #include "projections/tenant_directory/tenant_directory.h"
@@ -63,6 +65,8 @@ std::vector<OptionSpec> serve_specs() {
        {}, 60, 90 * 86400},
       {"usage-max-age-days", "oldest usage event accepted, in days before its ingestion", "35", OptionKind::integer, {},
        1, 3650},
+      {"meter-flush-ms", "how often the gateway writes its own per-tenant API metering", "1000", OptionKind::integer,
+       {}, 50, 60000},
       {"usage-max-future-s", "how far ahead of now a usage event's time may be", "300", OptionKind::integer, {}, 0,
        86400},
   };
@@ -312,6 +316,7 @@ int run_serve(const std::vector<std::string>& args) {
   };
   std::unique_ptr<gateway::AuditApiDeps> audit_api;
   std::unique_ptr<gateway::UsageApiDeps> usage_api;
+  std::unique_ptr<gateway::RequestGuard> guard;
   if (api) {
     for (auto& route : gateway::tenant_routes(*api)) routes.push_back(std::move(route));
     for (auto& route : gateway::api_key_routes(*api)) routes.push_back(std::move(route));
@@ -325,6 +330,46 @@ int run_serve(const std::vector<std::string>& args) {
           return lag;
         }});
     for (auto& route : gateway::usage_routes(*usage_api)) routes.push_back(std::move(route));
+    // Every request of a tenant's own principal passes its quotas first.
+    gateway::GuardOptions guard_options;
+    guard_options.worker_threads = static_cast<int>(config->integer("http-threads"));
+    guard_options.meter_flush_interval = std::chrono::milliseconds(config->integer("meter-flush-ms"));
+    guard = std::make_unique<gateway::RequestGuard>(
+        *api, **log, zones,
+        [&usage_queries](const std::string& tenant_id, const std::string& meter, domain::usage::Window window,
+                         int64_t at_us, int32_t offset_s) {
+          projections::UsageQuery query;
+          query.tenant_id = tenant_id;
+          query.meter = meter;
+          query.window = window;
+          query.from_us = at_us;
+          query.to_us = at_us + 1;
+          query.from_offset_s = query.to_offset_s = offset_s;
+          auto result = usage_queries.query(query);
+          return result ? result->total : 0.0;
+        },
+        [&log](const gateway::QuotaAlert& alert) {
+          v1::QuotaAlert record;
+          record.set_alert_id(alert.alert_id);
+          record.set_tenant_id(alert.tenant_id);
+          record.set_quota(alert.quota);
+          record.set_threshold_percent(alert.threshold_percent);
+          record.set_limit(alert.limit);
+          record.set_used(alert.used);
+          record.set_window_start_us(alert.window_start_us);
+          record.set_raised_at_us(alert.at_us);
+          log::AppendRequest request;
+          request.records.push_back({"tenantry.alerts", alert.tenant_id, record.SerializeAsString(), {}, std::nullopt});
+          (*log)->append_async(std::move(request), [](log::Result<log::AppendResult> appended) {
+            if (!appended) std::fprintf(stderr, "tenantry serve: a quota alert was not recorded: %s\n",
+                                        appended.error().message.c_str());
+          });
+        },
+        guard_options);
+    for (auto& route : routes) {
+      if (route.path.starts_with("/v1/") || route.path.starts_with("/t/")) route.handler = guard->wrap(route.handler);
+    }
+    guard->start();
     // Generated from the routes themselves, before this one is added: it describes
     // exactly the /v1 endpoints this server dispatches.
     std::vector<http::Route> v1_routes;
@@ -359,6 +404,7 @@ int run_serve(const std::vector<std::string>& args) {
   std::printf("tenantry serve: %s received, stopping\n", signal == SIGINT ? "SIGINT" : "SIGTERM");
   std::fflush(stdout);
   (*server)->stop();  // in-flight requests finish first
+  guard.reset();      // its last metering is written
   deletion_saga.reset();
   checkpoints.reset();
   client.reset();

@@ -121,7 +121,45 @@ Poco::JSON::Object::Ptr tenant_json(const v1::TenantDirectoryEntry& entry) {
   return out;
 }
 
+namespace {
+
+std::expected<Principal, HttpResponse> authenticate_now(const GatewayDeps& deps, const HttpRequest& request);
+
+// The request guard and the endpoint both ask who is calling; one request is
+// authenticated once. Keyed by the request's identity on this thread (a worker thread
+// serves one request at a time): its id, receipt time and credentials.
+struct Memo {
+  std::string request_id;
+  int64_t received_at_us = -1;
+  std::string credentials;
+  std::optional<std::expected<Principal, HttpResponse>> result;
+};
+
+std::string credentials_of(const HttpRequest& request) {
+  std::string out;
+  if (auto it = request.headers.find("authorization"); it != request.headers.end()) out += it->second;
+  out += '\n';
+  if (auto it = request.headers.find("x-api-key"); it != request.headers.end()) out += it->second;
+  return out;
+}
+
+}  // namespace
+
 std::expected<Principal, HttpResponse> authenticate(const GatewayDeps& deps, const HttpRequest& request) {
+  thread_local Memo memo;
+  std::string credentials = credentials_of(request);
+  if (memo.result && memo.request_id == request.request_id && memo.received_at_us == request.received_at_us &&
+      memo.credentials == credentials) {
+    return *memo.result;
+  }
+  auto result = authenticate_now(deps, request);
+  memo = Memo{request.request_id, request.received_at_us, std::move(credentials), result};
+  return result;
+}
+
+namespace {
+
+std::expected<Principal, HttpResponse> authenticate_now(const GatewayDeps& deps, const HttpRequest& request) {
   std::string_view api_key;
   auto header = request.headers.find("authorization");
   if (header != request.headers.end()) {
@@ -153,6 +191,8 @@ std::expected<Principal, HttpResponse> authenticate(const GatewayDeps& deps, con
   }
   return *principal;
 }
+
+}  // namespace
 
 // The platform roles in `allowed`, or a tenant role on `tenant_id` itself when
 // `tenant_roles_on_own` is set. A tenant-bound principal naming another tenant is

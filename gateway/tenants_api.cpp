@@ -1,5 +1,7 @@
 #include "gateway/tenants_api.h"
 
+#include "domain/tenant/settings.h"
+
 #include <Poco/JSON/Array.h>
 #include <Poco/URI.h>
 
@@ -117,6 +119,11 @@ HttpResponse configure_tenant(GatewayDeps& deps, const HttpRequest& request) {
       errors.push_back({"settings", "must be an object of strings (null unsets)"});
     } else {
       for (const auto& name : settings->getNames()) {
+        // Quotas are the platform's to set, as the plan is.
+        if (name.starts_with(domain::tenant::kQuotaPrefix) && !access->principal.is_platform()) {
+          errors.push_back({"settings." + name, "only platform roles change quotas"});
+          continue;
+        }
         if (settings->isNull(name)) change.add_unset_settings(name);
         else if (auto value = text(settings, name, "settings." + name, errors)) (*change.mutable_set_settings())[name] = *value;
       }

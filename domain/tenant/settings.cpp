@@ -4,18 +4,20 @@
 #include <array>
 
 #include "domain/tenant/slug.h"
+#include "domain/usage/quotas.h"
 
 namespace tenantry::domain::tenant {
 namespace {
 
 constexpr std::array<std::string_view, 3> kThemeModes = {"light", "dark", "system"};
 constexpr std::array<std::string_view, 3> kDigestFrequencies = {"off", "daily", "weekly"};
+constexpr std::array<std::string_view, 2> kRateLimitModes = {"hard", "soft"};
 constexpr std::array<std::string_view, 3> kDateFormats = {"iso", "day_month_year",
                                                           "month_day_year"};
 
 // The table itself, in key order. A new setting is a new row; a default may change
 // (readers see the new default for tenants that never set it).
-constexpr std::array<SettingSpec, 17> kSpecs = {{
+constexpr std::array<SettingSpec, 28> kSpecs = {{
     {"branding.accent_colour", SettingKind::colour, "#8250df"},
     {"branding.company_name", SettingKind::text, std::nullopt, {}, 100},
     {"branding.logo_url", SettingKind::https_url, std::nullopt},
@@ -29,6 +31,18 @@ constexpr std::array<SettingSpec, 17> kSpecs = {{
     {"notifications.email_enabled", SettingKind::boolean, "true"},
     {"notifications.security_alerts", SettingKind::boolean, "true"},
     {"notifications.webhook_url", SettingKind::https_url, std::nullopt},
+    // Unset quota.* settings: the plan's value (domain/usage/quotas.h).
+    {"quota.alert_thresholds", SettingKind::percents, "80,100"},
+    {"quota.api_calls_per_day", SettingKind::count, std::nullopt},
+    {"quota.api_calls_per_month", SettingKind::count, std::nullopt},
+    {"quota.burst", SettingKind::count, std::nullopt},
+    {"quota.concurrent_requests", SettingKind::count, std::nullopt},
+    {"quota.key_requests_per_minute", SettingKind::count, std::nullopt},
+    {"quota.rate_limit_mode", SettingKind::choice, "hard", kRateLimitModes},
+    {"quota.requests_per_minute", SettingKind::count, std::nullopt},
+    {"quota.rules", SettingKind::quota_rules, std::nullopt},
+    {"quota.storage_bytes", SettingKind::count, std::nullopt},
+    {"quota.worker_share_percent", SettingKind::count, std::nullopt},
     {"secret.smtp_password", SettingKind::text, std::nullopt, {}, 128},
     {"secret.webhook_signing_key", SettingKind::text, std::nullopt, {}, 128},
     {"theme.font_family", SettingKind::text, "system-ui", {}, 64},
@@ -201,6 +215,22 @@ std::optional<std::string> check_value(const SettingSpec& spec, std::string_view
     case SettingKind::boolean: return check_boolean(value);
     case SettingKind::choice: return check_choice(value, spec.choices);
     case SettingKind::text: return check_text(value, spec.text_max_bytes);
+    case SettingKind::count:
+      if (!usage::parse_count(value)) return std::string("must be a count (digits) or \"unlimited\"");
+      if (spec.key == "quota.worker_share_percent" && (value == "unlimited" || value == "0" || value.size() > 3 ||
+                                                       *usage::parse_count(value) > 100)) {
+        return std::string("must be a percent from 1 to 100");
+      }
+      return std::nullopt;
+    case SettingKind::percents:
+      if (!usage::parse_thresholds(value)) return std::string("must be 1 to 8 ascending percents such as \"80,100\"");
+      return std::nullopt;
+    case SettingKind::quota_rules: {
+      if (value.size() > 1024) return std::string("must be at most 1024 bytes");
+      auto rules = usage::parse_rules(value);
+      if (!rules) return rules.error();
+      return std::nullopt;
+    }
   }
   return "has an unknown kind";
 }

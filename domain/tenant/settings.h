@@ -34,6 +34,12 @@ enum class SettingKind {
   choice,
   // Free text without control characters, at most SettingSpec::text_max_bytes.
   text,
+  // A non-negative count (at most 15 digits) or "unlimited".
+  count,
+  // Ascending percents: "80,100".
+  percents,
+  // Custom quota rules on meters: "tokens/day<=100000:block;users/month<=50:alert".
+  quota_rules,
 };
 
 struct SettingSpec {
@@ -52,6 +58,9 @@ inline constexpr std::string_view kCustomFieldPrefix = "custom.";
 inline constexpr std::size_t kCustomFieldNameMaxChars = 40;
 inline constexpr std::size_t kCustomFieldValueMaxBytes = 256;
 inline constexpr std::size_t kCustomFieldsMax = 50;
+// Quota settings live under "quota."; only the platform sets them (the gateway refuses
+// them from a tenant's own principals).
+inline constexpr std::string_view kQuotaPrefix = "quota.";
 // Secret settings live under "secret."; they are never copied by a clone.
 inline constexpr std::string_view kSecretPrefix = "secret.";
 // Bounds one command's settings changes (every known key plus every custom field,

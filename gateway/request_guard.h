@@ -1,0 +1,118 @@
+// What every /v1 request of a tenant's own principal passes before its endpoint runs,
+// from the tenant's quotas (domain/usage/quotas.h: plan defaults and the tenant's
+// quota.* settings, read from the tenant context, so a change applies at once):
+//   - rate limits with GCRA, per tenant and per API key, exact on this node; a hard
+//     limit answers 429 with Retry-After, a soft one lets the request through and
+//     raises an alert; RateLimit-Limit/-Remaining/-Reset on every answer;
+//   - API calls per day (the tenant's local day) and per month;
+//   - requests in flight at once, and the tenant's share of the worker pool;
+//   - custom rules on any meter (block, throttle or alert);
+//   - threshold alerts (default 80% and 100%), once per window per threshold.
+// Refused requests consume no quota. Platform principals are not a tenant's usage and
+// pass unmetered.
+//
+// The gateway meters itself here too: calls and request/response bytes per tenant are
+// counted in memory and flushed as one usage event per tenant per interval onto
+// tenantry.usage (meters api_calls, api_request_bytes, api_response_bytes): no write on
+// a request's path.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "connectors/clock/time_zones.h"
+#include "connectors/http/http_server.h"
+#include "domain/usage/gcra.h"
+#include "domain/usage/quotas.h"
+#include "gateway/api_support.h"
+
+namespace tenantry::gateway {
+
+// An alert the guard raises: a quota crossed a threshold in a window, or a soft rate
+// limit let a request through. `alert_id` is the same on every node for one crossing.
+struct QuotaAlert {
+  std::string alert_id;
+  std::string tenant_id;
+  std::string quota;          // "api_calls_per_day", "rule:tokens/day<=1000:alert", "rate_limit"
+  int threshold_percent = 0;  // 0 for a soft rate limit
+  int64_t limit = 0;
+  int64_t used = 0;
+  int64_t window_start_us = 0;  // civil time, as meter.h
+  int64_t at_us = 0;
+};
+
+// The usage of a meter in the window holding `at_us` for a tenant, from the metering
+// projection (the guard caches answers for a second).
+using UsageReader = std::function<double(const std::string& tenant_id, const std::string& meter,
+                                         domain::usage::Window window, int64_t at_us, int32_t utc_offset_s)>;
+
+struct GuardOptions {
+  int worker_threads = 16;  // the HTTP worker pool a tenant's share is of
+  std::chrono::milliseconds meter_flush_interval{1000};
+  std::string usage_topic = "tenantry.usage";
+  std::string node_id;  // names this node's self-metering events; random when empty
+};
+
+// One admitted request, to be released when it is answered.
+struct Admission {
+  bool allowed = true;
+  http::HttpResponse refusal;       // when not allowed
+  std::string tenant_id;            // "" for platform principals
+  std::map<std::string, std::string> headers;  // RateLimit-* for the response
+};
+
+class RequestGuard {
+ public:
+  RequestGuard(GatewayDeps& deps, log::EventLog& log, clock::TimeZones& zones, UsageReader usage,
+               std::function<void(const QuotaAlert&)> on_alert, GuardOptions options);
+  ~RequestGuard();
+
+  // The handler with the guard in front of it.
+  http::HttpHandler wrap(http::HttpHandler handler);
+
+  // The decision itself (the benchmark measures it alone): quotas of `context`'s tenant
+  // for `principal` at `now_us`. An allowed admission must be released.
+  Admission admit(const http::HttpRequest& request, const http::auth::Principal& principal,
+                  const TenantContext& context, int64_t now_us);
+  void release(const Admission& admission, size_t request_bytes, size_t response_bytes);
+
+  // Starts and stops the self-metering flush; flush() writes what is counted now.
+  void start();
+  void stop();
+  log::Result<void> flush();
+
+ private:
+  struct Stripe;
+  struct TenantState;
+  Stripe& stripe_of(const std::string& key);
+  const domain::usage::Quotas& quotas_of(TenantState& state, const TenantContext& context);
+  void check_thresholds(TenantState& state, const std::string& quota, int64_t used, int64_t limit,
+                        int64_t window_start, int64_t now_us, std::vector<QuotaAlert>& alerts);
+  double rule_usage(TenantState& state, const domain::usage::MeterRule& rule, const std::string& tenant_id,
+                    int64_t now_us, int32_t offset_s);
+
+  GatewayDeps& deps_;
+  log::EventLog& log_;
+  clock::TimeZones& zones_;
+  UsageReader usage_;
+  std::function<void(const QuotaAlert&)> on_alert_;
+  GuardOptions options_;
+  std::array<std::unique_ptr<Stripe>, 64> stripes_;
+  std::atomic<uint64_t> flushes_{0};
+  std::mutex flush_mutex_;
+  std::condition_variable flush_wake_;
+  bool stopping_ = false;
+  std::thread flusher_;
+};
+
+}  // namespace tenantry::gateway
