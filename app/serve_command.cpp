@@ -18,11 +18,13 @@
 #include "connectors/http/auth/bootstrap_key.h"
 #include "connectors/http/auth/log_api_key_store.h"
 #include "connectors/http/http_server.h"
+#include "connectors/http/outbound.h"
 #include "connectors/store/rocks_store.h"
 #include "gateway/api_keys_api.h"
 #include "gateway/audit_api.h"
 #include "gateway/request_guard.h"
 #include "gateway/tenants_api.h"
+#include "gateway/webhooks_api.h"
 #include "gateway/usage_api.h"
 #include "tenantry/v1/usage.pb.h"
 #include "projections/usage/usage_model.h"
@@ -65,6 +67,12 @@ std::vector<OptionSpec> serve_specs() {
        {}, 60, 90 * 86400},
       {"usage-max-age-days", "oldest usage event accepted, in days before its ingestion", "35", OptionKind::integer, {},
        1, 3650},
+      {"alerts-webhook-url", "where quota alerts are POSTed as signed webhooks (https, or http to loopback)", ""},
+      {"alerts-webhook-secret", "HMAC-SHA256 key the alert webhooks are signed with (at least 16 bytes)", ""},
+      {"alerts-webhook-max-attempts", "delivery attempts before an alert goes to the dead-letter list", "8",
+       OptionKind::integer, {}, 1, 100},
+      {"alerts-webhook-base-delay-ms", "the first retry's delay; each next one doubles (with jitter)", "1000",
+       OptionKind::integer, {}, 1, 3600000},
       {"meter-flush-ms", "how often the gateway writes its own per-tenant API metering", "1000", OptionKind::integer,
        {}, 50, 60000},
       {"usage-max-future-s", "how far ahead of now a usage event's time may be", "300", OptionKind::integer, {}, 0,
@@ -164,6 +172,27 @@ int run_serve(const std::vector<std::string>& args) {
     std::fprintf(stderr, "tenantry serve: cannot start the metering projection: %s\n", started.error().message.c_str());
     return 1;
   }
+
+  // Quota alerts out as signed webhooks.
+  webhooks::WebhookOptions webhook_options;
+  webhook_options.url = config->text("alerts-webhook-url");
+  webhook_options.secret = config->text("alerts-webhook-secret");
+  webhook_options.max_attempts = static_cast<int>(config->integer("alerts-webhook-max-attempts"));
+  webhook_options.base_delay = std::chrono::milliseconds(config->integer("alerts-webhook-base-delay-ms"));
+  if (!webhook_options.url.empty()) {
+    if (auto problem = http::outbound_url_problem(webhook_options.url); !problem.empty()) {
+      std::fprintf(stderr, "tenantry serve: option --alerts-webhook-url: %s\n", problem.c_str());
+      return 2;
+    }
+    if (webhook_options.secret.size() < 16) {
+      std::fprintf(stderr, "tenantry serve: option --alerts-webhook-secret: at least 16 bytes are required with "
+                           "--alerts-webhook-url\n");
+      return 2;
+    }
+  }
+  auto alert_webhooks = std::make_unique<webhooks::AlertWebhooks>(**log, **store, [&clock] { return clock.now_us(); },
+                                                                  webhook_options);
+  alert_webhooks->start();
 
   // The auditor's side: each partition's Merkle tree, and checkpoints signed over it.
   audit::MerkleTreeModel merkle_model;
@@ -317,6 +346,7 @@ int run_serve(const std::vector<std::string>& args) {
   std::unique_ptr<gateway::AuditApiDeps> audit_api;
   std::unique_ptr<gateway::UsageApiDeps> usage_api;
   std::unique_ptr<gateway::RequestGuard> guard;
+  std::unique_ptr<gateway::WebhooksApiDeps> webhooks_api;
   if (api) {
     for (auto& route : gateway::tenant_routes(*api)) routes.push_back(std::move(route));
     for (auto& route : gateway::api_key_routes(*api)) routes.push_back(std::move(route));
@@ -330,6 +360,8 @@ int run_serve(const std::vector<std::string>& args) {
           return lag;
         }});
     for (auto& route : gateway::usage_routes(*usage_api)) routes.push_back(std::move(route));
+    webhooks_api = std::make_unique<gateway::WebhooksApiDeps>(gateway::WebhooksApiDeps{*api, *alert_webhooks});
+    for (auto& route : gateway::webhook_routes(*webhooks_api)) routes.push_back(std::move(route));
     // Every request of a tenant's own principal passes its quotas first.
     gateway::GuardOptions guard_options;
     guard_options.worker_threads = static_cast<int>(config->integer("http-threads"));
@@ -405,6 +437,7 @@ int run_serve(const std::vector<std::string>& args) {
   std::fflush(stdout);
   (*server)->stop();  // in-flight requests finish first
   guard.reset();      // its last metering is written
+  alert_webhooks.reset();
   deletion_saga.reset();
   checkpoints.reset();
   client.reset();
