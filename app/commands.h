@@ -10,6 +10,7 @@ namespace tenantry::app {
 int run_serve(const std::vector<std::string>& args);
 int run_devbroker(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
+int run_bench_usage(const std::vector<std::string>& args);
 int run_projections(const std::vector<std::string>& args);
 int run_audit(const std::vector<std::string>& args);
 

@@ -40,6 +40,9 @@ std::string random_node_id() {
 }  // namespace
 
 struct RequestGuard::TenantState {
+  std::shared_ptr<const TenantContext> context;  // the guard's copy, current while
+  uint64_t context_generation = 0;               // the cache's generation reads this
+  std::shared_ptr<const clock::TimeZone> zone;  // of the context below; null: UTC
   uint64_t context_version = 0;
   std::string context_plan;
   const TenantContext* context_seen = nullptr;
@@ -90,10 +93,23 @@ RequestGuard::Stripe& RequestGuard::stripe_of(const std::string& key) {
   return *stripes_[std::hash<std::string>{}(key) % stripes_.size()];
 }
 
+void Admission::add_headers(http::HttpResponse& response) const {
+  if (!rate_limited) return;
+  response.headers["RateLimit-Limit"] = std::to_string(limit);
+  response.headers["RateLimit-Remaining"] = std::to_string(remaining);
+  response.headers["RateLimit-Reset"] = std::to_string(reset_s);
+}
+
 const Quotas& RequestGuard::quotas_of(TenantState& state, const TenantContext& context) {
   // Recomputed when the tenant changed (plan or quota.* settings are in its version).
+  if (state.quotas_valid && state.context_seen == &context && state.context_version == context.version) {
+    return state.quotas;
+  }
+  state.context_seen = &context;
   if (!state.quotas_valid || state.context_version != context.version || state.context_plan != context.plan) {
     state.quotas = domain::usage::effective_quotas(context.plan, context.settings);
+    const auto zone = context.settings.find("general.timezone");
+    state.zone = zone == context.settings.end() ? nullptr : zones_.find(zone->second);
     state.context_version = context.version;
     state.context_plan = context.plan;
     state.quotas_valid = true;
@@ -140,20 +156,73 @@ double RequestGuard::rule_usage(TenantState& state, const domain::usage::MeterRu
 
 Admission RequestGuard::admit(const http::HttpRequest& request, const http::auth::Principal& principal,
                               const TenantContext& context, int64_t now_us) {
+  std::vector<QuotaAlert> alerts;
+  Admission admission;
+  {
+    Stripe& stripe = stripe_of(principal.tenant_id);
+    std::lock_guard lock(stripe.mutex);
+    admission = decide(stripe.tenants[principal.tenant_id], request, principal, context, now_us, alerts);
+  }
+  raise(principal.tenant_id, alerts);
+  return admission;
+}
+
+std::optional<Admission> RequestGuard::admit(const http::HttpRequest& request, const http::auth::Principal& principal,
+                                             int64_t now_us) {
+  std::vector<QuotaAlert> alerts;
+  Admission admission;
+  Stripe& stripe = stripe_of(principal.tenant_id);
+  const uint64_t generation = deps_.contexts != nullptr ? deps_.contexts->generation(principal.tenant_id) : 0;
+  {
+    std::lock_guard lock(stripe.mutex);
+    TenantState& state = stripe.tenants[principal.tenant_id];
+    if (deps_.contexts != nullptr && state.context && state.context_generation == generation) {
+      admission = decide(state, request, principal, *state.context, now_us, alerts);
+      raise(principal.tenant_id, alerts);
+      return admission;
+    }
+  }
+  // A miss: the current context from the cache (or the directory), kept for next time.
+  std::shared_ptr<const TenantContext> context;
+  if (deps_.contexts != nullptr) {
+    auto loaded = deps_.contexts->get(principal.tenant_id);
+    if (loaded) context = *loaded;
+  } else if (auto loaded = load_tenant_context(deps_.directory, principal.tenant_id)) {
+    context = *loaded;
+  }
+  if (!context) return std::nullopt;
+  {
+    std::lock_guard lock(stripe.mutex);
+    TenantState& state = stripe.tenants[principal.tenant_id];
+    state.context = context;
+    state.context_generation = generation;
+    admission = decide(state, request, principal, *context, now_us, alerts);
+  }
+  raise(principal.tenant_id, alerts);
+  return admission;
+}
+
+void RequestGuard::raise(const std::string& tenant_id, std::vector<QuotaAlert>& alerts) {
+  if (!on_alert_) return;
+  for (auto& alert : alerts) {
+    alert.tenant_id = tenant_id;
+    on_alert_(alert);
+  }
+}
+
+Admission RequestGuard::decide(TenantState& state, const http::HttpRequest& request,
+                               const http::auth::Principal& principal, const TenantContext& context, int64_t now_us,
+                               std::vector<QuotaAlert>& alerts) {
   Admission admission;
   admission.tenant_id = principal.tenant_id;
-  std::vector<QuotaAlert> alerts;
   auto refuse = [&](const std::string& type, const std::string& message, const std::string& quota,
                     int64_t retry_after_us) {
     admission.allowed = false;
     admission.refusal = http::error_response(request, 429, type, message, {{quota, message}});
     admission.refusal.headers["Retry-After"] = std::to_string(std::max<int64_t>(1, ceil_seconds(retry_after_us)));
-    for (const auto& [name, value] : admission.headers) admission.refusal.headers[name] = value;
+    admission.add_headers(admission.refusal);
   };
   {
-    Stripe& stripe = stripe_of(principal.tenant_id);
-    std::lock_guard lock(stripe.mutex);
-    TenantState& state = stripe.tenants[principal.tenant_id];
     const Quotas& quotas = quotas_of(state, context);
 
     // The rate first: its headers go on every answer.
@@ -161,7 +230,8 @@ Admission RequestGuard::admit(const http::HttpRequest& request, const http::auth
     GcraState tenant_next = state.rate;
     GcraState key_next;
     if (auto limit = domain::usage::tenant_rate(quotas)) tenant_decision = domain::usage::gcra(tenant_next, now_us, *limit);
-    if (!principal.key_id.empty()) {
+    // Per API key (a token's kid names a signing key, not a client).
+    if (principal.credential == "api_key" && !principal.key_id.empty()) {
       if (auto limit = domain::usage::key_rate(quotas)) {
         key_next = state.keys[principal.key_id];
         key_decision = domain::usage::gcra(key_next, now_us, *limit);
@@ -176,9 +246,10 @@ Admission RequestGuard::admit(const http::HttpRequest& request, const http::auth
       }
     }
     if (binding != nullptr) {
-      admission.headers["RateLimit-Limit"] = std::to_string(binding->limit);
-      admission.headers["RateLimit-Remaining"] = std::to_string(binding->remaining);
-      admission.headers["RateLimit-Reset"] = std::to_string(ceil_seconds(binding->reset_after_us));
+      admission.rate_limited = true;
+      admission.limit = binding->limit;
+      admission.remaining = binding->remaining;
+      admission.reset_s = ceil_seconds(binding->reset_after_us);
     }
     const bool over_rate = binding != nullptr && !binding->allowed;
     if (over_rate && quotas.hard_rate_limit) {
@@ -200,7 +271,7 @@ Admission RequestGuard::admit(const http::HttpRequest& request, const http::auth
     }
 
     // Calls per local day and month, seeded from the metering projection once per window.
-    const int32_t offset = tenant_utc_offset(zones_, &context, now_us);
+    const int32_t offset = state.zone ? state.zone->offset_at(now_us) : 0;
     const int64_t day = domain::usage::window_start(Window::day, now_us, offset);
     const int64_t month = domain::usage::window_start(Window::month, now_us, offset);
     if (state.day_start != day) {
@@ -252,6 +323,7 @@ Admission RequestGuard::admit(const http::HttpRequest& request, const http::auth
       // Admitted: now, and only now, the request counts.
       state.rate = tenant_next;
       if (key_decision) state.keys[principal.key_id] = key_next;
+      if (state.keys.size() > 10000) state.keys.clear();  // revoked and idle keys; a fresh bucket is a full one
       ++state.in_flight;
       ++state.day_calls;
       ++state.month_calls;
@@ -270,12 +342,6 @@ Admission RequestGuard::admit(const http::HttpRequest& request, const http::auth
       }
     }
     if (state.fired.size() > 4096) state.fired.clear();  // old windows' ids; a repeat is deduplicated downstream
-  }
-  if (on_alert_) {
-    for (auto& alert : alerts) {
-      alert.tenant_id = principal.tenant_id;
-      on_alert_(alert);
-    }
   }
   return admission;
 }
@@ -297,18 +363,12 @@ http::HttpHandler RequestGuard::wrap(http::HttpHandler handler) {
     // Unauthenticated requests get their 401 from the endpoint; platform staff are not
     // a tenant's usage.
     if (!principal || principal->is_platform()) return handler(request);
-    std::shared_ptr<const TenantContext> context;
-    if (deps_.contexts != nullptr) {
-      auto loaded = deps_.contexts->get(principal->tenant_id);
-      if (loaded) context = *loaded;
-    } else if (auto loaded = load_tenant_context(deps_.directory, principal->tenant_id)) {
-      context = *loaded;
-    }
-    if (!context) return handler(request);  // the endpoint says what is wrong with the tenant
-    Admission admission = admit(request, *principal, *context, deps_.now_us());
+    auto decided = admit(request, *principal, deps_.now_us());
+    if (!decided) return handler(request);  // the endpoint says what is wrong with the tenant
+    Admission& admission = *decided;
     if (!admission.allowed) return admission.refusal;
     HttpResponse response = handler(request);
-    for (const auto& [name, value] : admission.headers) response.headers[name] = value;
+    admission.add_headers(response);
     release(admission, request.body.size(), response.body.size());
     return response;
   };

@@ -68,7 +68,13 @@ struct Admission {
   bool allowed = true;
   http::HttpResponse refusal;       // when not allowed
   std::string tenant_id;            // "" for platform principals
-  std::map<std::string, std::string> headers;  // RateLimit-* for the response
+  // The binding rate limit, for the RateLimit-* headers (formatted only when answered).
+  bool rate_limited = false;
+  int64_t limit = 0;
+  int64_t remaining = 0;
+  int64_t reset_s = 0;
+  // RateLimit-Limit, -Remaining and -Reset onto a response.
+  void add_headers(http::HttpResponse& response) const;
 };
 
 class RequestGuard {
@@ -80,8 +86,13 @@ class RequestGuard {
   // The handler with the guard in front of it.
   http::HttpHandler wrap(http::HttpHandler handler);
 
-  // The decision itself (the benchmark measures it alone): quotas of `context`'s tenant
-  // for `principal` at `now_us`. An allowed admission must be released.
+  // The decision for a tenant-bound principal, as wrap() makes it: the tenant's context
+  // from the guard's own copy while the context cache's generation for the tenant has
+  // not moved (else from the cache). Null context: the tenant is unknown (the endpoint
+  // answers). An allowed admission must be released.
+  std::optional<Admission> admit(const http::HttpRequest& request, const http::auth::Principal& principal,
+                                 int64_t now_us);
+  // The decision given the context.
   Admission admit(const http::HttpRequest& request, const http::auth::Principal& principal,
                   const TenantContext& context, int64_t now_us);
   void release(const Admission& admission, size_t request_bytes, size_t response_bytes);
@@ -96,6 +107,9 @@ class RequestGuard {
   struct TenantState;
   Stripe& stripe_of(const std::string& key);
   const domain::usage::Quotas& quotas_of(TenantState& state, const TenantContext& context);
+  Admission decide(TenantState& state, const http::HttpRequest& request, const http::auth::Principal& principal,
+                   const TenantContext& context, int64_t now_us, std::vector<QuotaAlert>& alerts);
+  void raise(const std::string& tenant_id, std::vector<QuotaAlert>& alerts);
   void check_thresholds(TenantState& state, const std::string& quota, int64_t used, int64_t limit,
                         int64_t window_start, int64_t now_us, std::vector<QuotaAlert>& alerts);
   double rule_usage(TenantState& state, const domain::usage::MeterRule& rule, const std::string& tenant_id,

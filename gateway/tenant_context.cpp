@@ -47,6 +47,10 @@ void TenantContextCache::invalidate(std::string_view tenant_id) {
   entries_.erase(std::string(tenant_id));
 }
 
+uint64_t TenantContextCache::generation(std::string_view tenant_id) {
+  return stripe(tenant_id).load(std::memory_order_acquire);
+}
+
 std::atomic<uint64_t>& TenantContextCache::stripe(std::string_view tenant_id) {
   return generations_[std::hash<std::string_view>{}(tenant_id) % kStripes];
 }

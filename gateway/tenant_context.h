@@ -52,6 +52,9 @@ class TenantContextCache {
   log::Result<std::shared_ptr<const TenantContext>> get(const std::string& tenant_id);
   // Drops the tenant's entry; safe from any thread.
   void invalidate(std::string_view tenant_id);
+  // Moves whenever `tenant_id` (or a tenant sharing its stripe) is invalidated: a copy
+  // taken by get() after reading this is current while it reads the same.
+  uint64_t generation(std::string_view tenant_id);
 
  private:
   projections::TenantDirectory& directory_;

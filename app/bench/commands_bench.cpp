@@ -1,5 +1,7 @@
 #include "app/bench/commands_bench.h"
 
+#include "app/bench/bench_support.h"
+
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -42,34 +44,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kReplyTimeout = std::chrono::seconds(60);
 
-// Resident set size from /proc/self/statm (pages * page size).
-int64_t resident_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  int64_t size_pages = 0;
-  int64_t resident_pages = 0;
-  statm >> size_pages >> resident_pages;
-  return resident_pages * 4096;
-}
-
-std::string tenant_id(int index) { return "tenant-" + std::to_string(index); }
-
-v1::CommandEnvelope registration(int index) {
-  v1::RegisterTenant body;
-  body.set_slug("bench-" + std::to_string(index));
-  body.set_display_name("Bench tenant " + std::to_string(index));
-  body.set_plan("basic");
-  body.set_isolation_tier(v1::ISOLATION_TIER_SHARED);
-  body.set_region("eu-west-1");
-  body.mutable_admin_contact()->set_name("Ops");
-  body.mutable_admin_contact()->set_email("ops@example.com");
-  v1::CommandEnvelope command;
-  command.set_command_id("register-" + std::to_string(index));
-  command.set_tenant_id(tenant_id(index));
-  command.set_command_type("tenantry.v1.RegisterTenant");
-  command.set_payload(body.SerializeAsString());
-  return command;
-}
-
 v1::CommandEnvelope configure(int tenant, const std::string& id, int64_t n) {
   v1::ConfigureTenant body;
   body.set_display_name("Bench tenant " + std::to_string(tenant) + " v" + std::to_string(n));
@@ -79,12 +53,6 @@ v1::CommandEnvelope configure(int tenant, const std::string& id, int64_t n) {
   command.set_command_type("tenantry.v1.ConfigureTenant");
   command.set_payload(body.SerializeAsString());
   return command;
-}
-
-double percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  return values[std::min(values.size() - 1, static_cast<size_t>(p * static_cast<double>(values.size())))];
 }
 
 void record_error(std::mutex& mutex, std::string* error, const std::string& what) {
@@ -190,36 +158,6 @@ std::vector<double> run_paced(commands::CommandClient& client, int64_t count, do
 }
 
 // HS256 JWT for the bench's own caller (platform_admin), signed with OpenSSL.
-std::string base64url(std::string_view raw) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t bits = 0;
-  int count = 0;
-  for (const unsigned char c : raw) {
-    bits = (bits << 8) | c;
-    count += 8;
-    while (count >= 6) {
-      out.push_back(kAlphabet[(bits >> (count - 6)) & 63]);
-      count -= 6;
-    }
-  }
-  if (count > 0) out.push_back(kAlphabet[(bits << (6 - count)) & 63]);
-  return out;
-}
-
-std::string mint_token(const std::string& secret) {
-  const int64_t now_s =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  const std::string input = base64url(R"({"alg":"HS256","typ":"JWT"})") + "." +
-                            base64url(R"({"sub":"bench","roles":["platform_admin"],"exp":)" +
-                                      std::to_string(now_s + 3600) + "}");
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_bytes = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &mac_bytes);
-  return input + "." + base64url(std::string_view(reinterpret_cast<const char*>(mac), mac_bytes));
-}
-
 // The HTTP side: suspend and reactivate, alternating per tenant (the gateway's write
 // routes that need no other state). A tenant's requests must not overtake each other,
 // so every tenant belongs to one connection: `connections` divides the tenant count
