@@ -8,6 +8,7 @@
 #include "commands/command_processor.h"
 #include "connectors/webhooks/alert_webhooks.h"
 #include "projections/tenant_directory/tenant_directory.h"
+#include "projections/usage/storage_meter.h"
 #include "projections/usage/usage_model.h"
 
 namespace tenantry::app {
@@ -23,6 +24,7 @@ log::Result<std::unique_ptr<store::RocksStore>> open_local_state(const Config& c
   families.push_back(audit::kCheckpointsFamily);
   families.push_back(audit::kActivityFamily);
   families.push_back(projections::kUsageFamily);
+  families.push_back(projections::kStorageFamily);
   families.push_back(webhooks::kWebhooksFamily);
   return store::RocksStore::open({dir.string(), families});
 }

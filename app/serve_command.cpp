@@ -27,6 +27,7 @@
 #include "gateway/webhooks_api.h"
 #include "gateway/usage_api.h"
 #include "tenantry/v1/usage.pb.h"
+#include "projections/usage/storage_meter.h"
 #include "projections/usage/usage_model.h"
 #include "projections/projection_runner.h"
 #include "projections/tenant_directory/tenant_directory.h"
@@ -73,6 +74,8 @@ std::vector<OptionSpec> serve_specs() {
        OptionKind::integer, {}, 1, 100},
       {"alerts-webhook-base-delay-ms", "the first retry's delay; each next one doubles (with jitter)", "1000",
        OptionKind::integer, {}, 1, 3600000},
+      {"storage-meter-interval-s", "how often each tenant's stored bytes are published to the storage_bytes meter",
+       "60", OptionKind::integer, {}, 1, 86400},
       {"meter-flush-ms", "how often the gateway writes its own per-tenant API metering", "1000", OptionKind::integer,
        {}, 50, 60000},
       {"usage-max-future-s", "how far ahead of now a usage event's time may be", "300", OptionKind::integer, {}, 0,
@@ -172,6 +175,17 @@ int run_serve(const std::vector<std::string>& args) {
     std::fprintf(stderr, "tenantry serve: cannot start the metering projection: %s\n", started.error().message.c_str());
     return 1;
   }
+
+  // Storage used per tenant, as a meter.
+  projections::StorageModel storage_model;
+  auto storage_runner = std::make_unique<projections::ProjectionRunner>(**log, **store, storage_model);
+  if (auto started = storage_runner->start(); !started) {
+    std::fprintf(stderr, "tenantry serve: cannot start the storage projection: %s\n", started.error().message.c_str());
+    return 1;
+  }
+  auto storage_publisher = std::make_unique<projections::StoragePublisher>(
+      **log, **store, [&clock] { return clock.now_us(); }, std::chrono::seconds(config->integer("storage-meter-interval-s")));
+  storage_publisher->start();
 
   // Quota alerts out as signed webhooks.
   webhooks::WebhookOptions webhook_options;
@@ -332,9 +346,10 @@ int run_serve(const std::vector<std::string>& args) {
   std::vector<http::Route> routes = {
       {"GET", "/healthz", [](const http::HttpRequest&) { return json(200, R"({"status":"ok"})"); }},
       {"GET", "/readyz",
-       [&processor, &directory_runner, &merkle_runner, &activity_runners, &usage_runner](const http::HttpRequest&) {
+       [&processor, &directory_runner, &merkle_runner, &activity_runners, &usage_runner,
+        &storage_runner](const http::HttpRequest&) {
          bool failed = processor->failure() || directory_runner->failure() || merkle_runner->failure() ||
-                       usage_runner->failure();
+                       usage_runner->failure() || storage_runner->failure();
          for (const auto& runner : activity_runners) failed = failed || runner->failure();
          if (failed) {
            return json(503, R"({"status":"not_ready","reason":"a worker stopped; see the log"})");
@@ -445,6 +460,8 @@ int run_serve(const std::vector<std::string>& args) {
   names->reset();  // the batch in hand is appended or not at all; leaves the group
   directory_runner.reset();
   merkle_runner.reset();
+  storage_publisher.reset();
+  storage_runner.reset();
   usage_runner.reset();
   activity_runners.clear();
   api_key_store.reset();  // its reader tails the log

@@ -145,3 +145,24 @@ TEST_CASE("quotas API: calls per day; refused calls consume nothing; soft limits
   // Platform staff are not the tenant's usage and are never limited by it.
   for (int i = 0; i < 5; ++i) CHECK(api.call("GET", "/v1/tenants/initech", admin).status == 200);
 }
+
+TEST_CASE("quotas API: each tenant's stored bytes reach the storage_bytes meter", "[gateway][quotas][serve]") {
+  tenantry::testing::ServeFixture serve("embedded", {"--jwt-hs256-secret", kSecret, "--storage-meter-interval-s", "1"});
+  ApiClient api{serve.port()};
+  const std::string admin = token("root", "platform_admin");
+  REQUIRE(api.call("POST", "/v1/tenants", admin, registration("stark", "pro")).status == 201);
+  REQUIRE(api.call("POST", "/v1/tenants", admin, registration("wayne", "pro")).status == 201);
+  auto first = api.until("/v1/tenants/stark/usage?meter=storage_bytes&window=month", admin, [](const Reply& r) {
+    return r.status == 200 && tenantry::testing::data_of(r)->getValue<double>("total") > 0;
+  });
+  const double registered = tenantry::testing::data_of(first)->getValue<double>("total");
+  // More events, more bytes; the other tenant's are its own.
+  REQUIRE(api.call("POST", "/v1/tenants/stark/suspend", admin, R"({"reason":"storage test"})").status == 200);
+  api.until("/v1/tenants/stark/usage?meter=storage_bytes&window=month", admin, [&](const Reply& r) {
+    return r.status == 200 && tenantry::testing::data_of(r)->getValue<double>("total") > registered;
+  });
+  auto other = api.until("/v1/tenants/wayne/usage?meter=storage_bytes&window=month", admin, [](const Reply& r) {
+    return r.status == 200 && tenantry::testing::data_of(r)->getValue<double>("total") > 0;
+  });
+  CHECK(tenantry::testing::data_of(other)->getValue<double>("total") < registered * 1.5);
+}
