@@ -413,6 +413,10 @@ int run_serve(const std::vector<std::string>& args) {
           });
         },
         guard_options);
+    guard->set_storage_reader([&store](const std::string& tenant_id) {
+      auto bytes = projections::stored_bytes(**store, tenant_id);
+      return bytes ? *bytes : int64_t{0};
+    });
     for (auto& route : routes) {
       if (route.path.starts_with("/v1/") || route.path.starts_with("/t/")) route.handler = guard->wrap(route.handler);
     }

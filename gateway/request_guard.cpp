@@ -26,6 +26,9 @@ constexpr int64_t kUsageCacheUs = kSecondUs;  // how stale a rule's usage may be
 // A throttled tenant gets one request a second while over its rule.
 const GcraLimit kThrottled{60, 60 * kSecondUs, 0};
 
+// Never read (INT64_MIN), or read a cache period ago; no overflow on the sentinel.
+bool stale(int64_t read_at_us, int64_t now_us) { return read_at_us == INT64_MIN || now_us - read_at_us >= kUsageCacheUs; }
+
 int64_t ceil_seconds(int64_t us) { return us <= 0 ? 0 : (us + kSecondUs - 1) / kSecondUs; }
 
 std::string random_node_id() {
@@ -63,6 +66,8 @@ struct RequestGuard::TenantState {
     double value = 0;
   };
   std::vector<RuleUsage> rule_usage;
+  int64_t storage_read_at_us = INT64_MIN;
+  int64_t storage_bytes = 0;
   std::unordered_set<std::string> fired;  // alert ids raised by this node
   // Self-metering since the last flush.
   int64_t calls = 0;
@@ -146,7 +151,7 @@ double RequestGuard::rule_usage(TenantState& state, const domain::usage::MeterRu
   }
   const bool local = rule.window == Window::day || rule.window == Window::month;
   const int64_t start = domain::usage::window_start(rule.window, now_us, local ? offset_s : 0);
-  if (it->window_start != start || now_us - it->read_at_us >= kUsageCacheUs) {
+  if (it->window_start != start || stale(it->read_at_us, now_us)) {
     it->value = usage_ ? usage_(tenant_id, rule.meter, rule.window, now_us, local ? offset_s : 0) : 0;
     it->read_at_us = now_us;
     it->window_start = start;
@@ -293,6 +298,25 @@ Admission RequestGuard::decide(TenantState& state, const http::HttpRequest& requ
       refuse("quota_exceeded", "the tenant's API calls per month are used up", "api_calls_per_month",
              domain::usage::next_window(Window::month, month) - local_now);
       return admission;
+    }
+
+    // Stored bytes: reads go on, writes stop at the quota.
+    if (quotas.storage_bytes > 0 && storage_) {
+      if (stale(state.storage_read_at_us, now_us)) {
+        state.storage_bytes = storage_(principal.tenant_id);
+        state.storage_read_at_us = now_us;
+      }
+      check_thresholds(state, "storage_bytes", state.storage_bytes, quotas.storage_bytes,
+                       domain::usage::window_start(Window::month, now_us, 0), now_us, alerts);
+      if (state.storage_bytes >= quotas.storage_bytes && request.method != "GET" && request.method != "HEAD") {
+        admission.allowed = false;
+        const std::string message = "the tenant stores " + std::to_string(state.storage_bytes) +
+                                    " bytes, at its quota of " + std::to_string(quotas.storage_bytes);
+        admission.refusal = http::error_response(request, 507, "storage_quota_exceeded", message,
+                                                 {{"storage_bytes", message}});
+        admission.add_headers(admission.refusal);
+        return admission;
+      }
     }
 
     // Custom rules on meters.

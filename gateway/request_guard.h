@@ -7,6 +7,7 @@
 //   - API calls per day (the tenant's local day) and per month;
 //   - requests in flight at once, and the tenant's share of the worker pool;
 //   - custom rules on any meter (block, throttle or alert);
+//   - stored bytes: writes refused (507) at the storage quota;
 //   - threshold alerts (default 80% and 100%), once per window per threshold.
 // Refused requests consume no quota. Platform principals are not a tenant's usage and
 // pass unmetered.
@@ -97,6 +98,12 @@ class RequestGuard {
                   const TenantContext& context, int64_t now_us);
   void release(const Admission& admission, size_t request_bytes, size_t response_bytes);
 
+  // Where the tenant's stored bytes are read (cached a second per tenant) for the
+  // storage quota: over it, writes (any method but GET and HEAD) answer 507.
+  void set_storage_reader(std::function<int64_t(const std::string& tenant_id)> reader) {
+    storage_ = std::move(reader);
+  }
+
   // Starts and stops the self-metering flush; flush() writes what is counted now.
   void start();
   void stop();
@@ -119,6 +126,7 @@ class RequestGuard {
   log::EventLog& log_;
   clock::TimeZones& zones_;
   UsageReader usage_;
+  std::function<int64_t(const std::string&)> storage_;
   std::function<void(const QuotaAlert&)> on_alert_;
   GuardOptions options_;
   std::array<std::unique_ptr<Stripe>, 64> stripes_;

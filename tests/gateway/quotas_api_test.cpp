@@ -165,4 +165,16 @@ TEST_CASE("quotas API: each tenant's stored bytes reach the storage_bytes meter"
     return r.status == 200 && tenantry::testing::data_of(r)->getValue<double>("total") > 0;
   });
   CHECK(tenantry::testing::data_of(other)->getValue<double>("total") < registered * 1.5);
+
+  // At its storage quota a tenant still reads, and its writes are refused.
+  set_quotas(api, admin, "wayne", R"({"quota.storage_bytes":"100"})", "quota.storage_bytes", "100");
+  const std::string wayne_admin = token("wayne-admin", "tenant_admin", "wayne");
+  CHECK(api.call("GET", "/v1/tenant", wayne_admin).status == 200);
+  auto write = api.call("PATCH", "/v1/tenant", wayne_admin, R"({"displayName":"Wayne Enterprises"})");
+  CHECK(write.status == 507);
+  CHECK(tenantry::testing::error_type(write) == "storage_quota_exceeded");
+  CHECK(tenantry::testing::first_field(write) == "storage_bytes");
+  // Raised, the write goes through.
+  set_quotas(api, admin, "wayne", R"({"quota.storage_bytes":"unlimited"})", "quota.storage_bytes", "unlimited");
+  CHECK(api.call("PATCH", "/v1/tenant", wayne_admin, R"({"displayName":"Wayne Enterprises"})").status == 200);
 }
