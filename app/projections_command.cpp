@@ -7,7 +7,13 @@
 #include "app/log_options.h"
 #include "audit/activity.h"
 #include "audit/merkle_store.h"
+#include "app/meters_config.h"
+#include "connectors/clock/time_zones.h"
+#include "gateway/tenant_context.h"
+#include "gateway/usage_api.h"
 #include "projections/projection_runner.h"
+#include "projections/usage/storage_meter.h"
+#include "projections/usage/usage_model.h"
 #include "projections/tenant_directory/tenant_directory.h"
 
 namespace tenantry::app {
@@ -18,10 +24,11 @@ constexpr const char* kUsage =
     "Usage: tenantry projections rebuild NAME [options]\n\n"
     "  rebuild NAME   erase the read model NAME and replay its topics from offset 0\n\n"
     "Read models: tenant_directory, audit_merkle (the events' Merkle trees), audit_activity\n"
-    "(who did what, from the replies and audit topics)\n"
+    "(who did what, from the replies and audit topics), usage (the meters, from the usage\n"
+    "topic; pass the --meters-file serve uses), tenant_storage (stored bytes per tenant)\n"
     "Run it with `tenantry serve` stopped: they share the data directory.\n";
 
-constexpr const char* kModels = "tenant_directory, audit_merkle, audit_activity";
+constexpr const char* kModels = "tenant_directory, audit_merkle, audit_activity, usage, tenant_storage";
 
 }  // namespace
 
@@ -40,7 +47,8 @@ int run_projections(const std::vector<std::string>& args) {
     }
     name = rest[0];
     rest.erase(rest.begin());
-    if (name != "tenant_directory" && name != "audit_merkle" && name != "audit_activity") {
+    if (name != "tenant_directory" && name != "audit_merkle" && name != "audit_activity" && name != "usage" &&
+        name != "tenant_storage") {
       std::fprintf(stderr, "tenantry projections rebuild: unknown read model '%s' (%s)\n", name.c_str(), kModels);
       return 2;
     }
@@ -48,7 +56,8 @@ int run_projections(const std::vector<std::string>& args) {
     std::fprintf(stderr, "tenantry projections: unknown action '%s'\n\n%s", action.c_str(), kUsage);
     return 2;
   }
-  const auto specs = log_option_specs();
+  auto specs = log_option_specs();
+  specs.push_back({"meters-file", "for usage: the meters file serve runs with", ""});
   auto config = load_config(specs, rest, [](const char* env) { return std::getenv(env); });
   if (!config) {
     std::fprintf(stderr, "tenantry projections: %s\n", config.error().describe().c_str());
@@ -78,6 +87,25 @@ int run_projections(const std::vector<std::string>& args) {
   projections::TenantDirectoryModel directory;
   audit::MerkleTreeModel merkle;
   audit::ActivityModel activity;
+  projections::StorageModel storage;
+  projections::TenantDirectory tenants(**store);
+  clock::TimeZones zones;
+  std::unique_ptr<projections::UsageModel> usage;
+  if (name == "usage") {
+    auto meters = configured_meters(config->text("meters-file"));
+    if (!meters) {
+      std::fprintf(stderr, "tenantry projections rebuild: option --meters-file: %s\n", meters.error().c_str());
+      return 2;
+    }
+    projections::UsageModelOptions usage_options;
+    usage_options.meters = std::move(*meters);
+    // Day and month windows in each tenant's zone, as the directory has it now.
+    usage_options.utc_offset = [&tenants, &zones](const std::string& tenant_id, int64_t time_us) {
+      auto context = gateway::load_tenant_context(tenants, tenant_id);
+      return context && *context ? gateway::tenant_utc_offset(zones, context->get(), time_us) : 0;
+    };
+    usage = std::make_unique<projections::UsageModel>(usage_options);
+  }
   std::vector<std::unique_ptr<projections::ProjectionRunner>> runners;
   auto add = [&](projections::ReadModel& model, const std::string& topic, log::TopicKind kind) {
     projections::RunnerOptions options;
@@ -87,6 +115,8 @@ int run_projections(const std::vector<std::string>& args) {
   };
   if (name == "tenant_directory") add(directory, "tenantry.events", log::TopicKind::events);
   if (name == "audit_merkle") add(merkle, "tenantry.events", log::TopicKind::events);
+  if (name == "usage") add(*usage, "tenantry.usage", log::TopicKind::fenced);
+  if (name == "tenant_storage") add(storage, "tenantry.events", log::TopicKind::events);
   if (name == "audit_activity") {
     add(activity, activity.replies_topic(), log::TopicKind::fenced);
     add(activity, activity.audit_topic(), log::TopicKind::fenced);

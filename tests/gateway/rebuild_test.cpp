@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <regex>
 
 #include "child_process.h"
@@ -78,6 +79,57 @@ TEST_CASE("projections rebuild: the tenant directory replayed from the log answe
   CHECK(data(after)->getValue<std::string>("status") == "suspended");
   CHECK(data(after)->getValue<int>("version") == data(before)->getValue<int>("version"));
   CHECK(data(after)->getValue<int64_t>("updatedAtUs") == data(before)->getValue<int64_t>("updatedAtUs"));
+  serve.signal(SIGTERM);
+  CHECK(serve.wait() == 0);
+}
+
+TEST_CASE("projections rebuild: usage and stored bytes replayed from the log give the same totals",
+          "[projections][serve][usage]") {
+  tenantry::testing::ScratchDir dir;
+  const std::string meters = (dir.path() / "meters.json").string();
+  {
+    std::ofstream out(meters);
+    out << R"({"meters":[{"name":"units","eventType":"work.done","aggregation":"SUM","valueProperty":"$.units"}]})";
+  }
+  const std::string data_dir = (dir.path() / "data").string();
+  const std::vector<std::string> serve_args = {TENANTRY_BINARY, "serve", "--http-port", "0", "--data-dir", data_dir,
+                                               "--jwt-hs256-secret", kSecret, "--meters-file", meters,
+                                               "--storage-meter-interval-s", "1"};
+  auto total = [](uint16_t port, const std::string& meter) {
+    auto [status, body] = call(port, "GET", "/v1/tenants/t-u/usage?meter=" + meter + "&window=month");
+    if (status != 200) return -1.0;
+    return Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>()->getObject("data")->getValue<double>("total");
+  };
+  double units = 0;
+  double bytes = 0;
+  {
+    ChildProcess serve(serve_args);
+    const uint16_t port = tenantry::testing::listening_port(serve);
+    REQUIRE(call(port, "POST", "/v1/tenants",
+                 R"({"id":"t-u","slug":"usage-rebuilt","displayName":"U","plan":"pro","isolationTier":"shared","region":"eu-west-1","adminContact":{"name":"A","email":"a@example.com"}})")
+                .first == 201);
+    REQUIRE(tenantry::testing::eventually(20s, [&] { return call(port, "GET", "/v1/tenants/t-u").first == 200; }));
+    const std::string batch =
+        R"([{"id":"a","source":"s","type":"work.done","tenantid":"t-u","data":{"units":4}},)"
+        R"({"id":"b","source":"s","type":"work.done","tenantid":"t-u","data":{"units":5}},)"
+        R"({"id":"a","source":"s","type":"work.done","tenantid":"t-u","data":{"units":4}}])";
+    REQUIRE(call(port, "POST", "/v1/usage", batch).first == 202);
+    REQUIRE(tenantry::testing::eventually(20s, [&] { return total(port, "units") == 9 && total(port, "storage_bytes") > 0; }));
+    units = total(port, "units");
+    bytes = total(port, "storage_bytes");
+    serve.signal(SIGTERM);
+    REQUIRE(serve.wait() == 0);
+  }
+  for (const std::string model : {"usage", "tenant_storage"}) {
+    auto rebuilt = tenantry::testing::run_to_end(
+        {TENANTRY_BINARY, "projections", "rebuild", model, "--data-dir", data_dir, "--meters-file", meters});
+    INFO(rebuilt.err);
+    CHECK(rebuilt.code == 0);
+  }
+  ChildProcess serve(serve_args);
+  const uint16_t port = tenantry::testing::listening_port(serve);
+  CHECK(total(port, "units") == units);
+  CHECK(total(port, "storage_bytes") == bytes);
   serve.signal(SIGTERM);
   CHECK(serve.wait() == 0);
 }
