@@ -95,6 +95,9 @@ int run_bench_usage(const std::vector<std::string>& args) {
   lag->set("max_us", round_to(f.lag_max_us, 1));
   result.set("ingestion_to_queryable", lag);
   result.set("quota_check_ns", round_to(f.quota_check_ns, 1));
+  Poco::JSON::Array::Ptr rounds = new Poco::JSON::Array;
+  for (const double ns : f.quota_check_rounds_ns) rounds->add(round_to(ns, 1));
+  result.set("quota_check_rounds_ns", rounds);
 
   Poco::JSON::Array::Ptr targets = new Poco::JSON::Array;
   auto target = [&](const std::string& name, double value, double limit, bool at_least) {

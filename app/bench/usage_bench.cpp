@@ -414,17 +414,25 @@ UsageFigures bench_usage(const UsageBenchOptions& options, std::string* error) {
     for (int i = 0; i < tenants; ++i) {
       if (auto admission = guard.admit(request, principals[i], now_us())) guard.release(*admission, 0, 0);
     }
+    // In five rounds, the median reported: the store's background compactions (after
+    // the phases above) share the two cores with whichever round they overlap.
     const int64_t at = now_us();
     int64_t refused = 0;
-    const auto start = Clock::now();
-    for (int64_t n = 0; n < options.quota_checks; ++n) {
-      const size_t i = static_cast<size_t>(n % tenants);
-      auto admission = guard.admit(request, principals[i], at + n);
-      refused += admission && admission->allowed ? 0 : 1;
-      if (admission) guard.release(*admission, 100, 100);
+    const int64_t per_round = std::max<int64_t>(options.quota_checks / 5, 1);
+    std::vector<double> rounds;
+    for (int round = 0; round < 5; ++round) {
+      const auto start = Clock::now();
+      for (int64_t n = round * per_round; n < (round + 1) * per_round; ++n) {
+        const size_t i = static_cast<size_t>(n % tenants);
+        auto admission = guard.admit(request, principals[i], at + n);
+        refused += admission && admission->allowed ? 0 : 1;
+        if (admission) guard.release(*admission, 100, 100);
+      }
+      rounds.push_back(std::chrono::duration<double, std::nano>(Clock::now() - start).count() /
+                       static_cast<double>(per_round));
     }
-    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    figures.quota_check_ns = seconds * 1e9 / static_cast<double>(std::max<int64_t>(options.quota_checks, 1));
+    figures.quota_check_ns = percentile(rounds, 0.5);
+    figures.quota_check_rounds_ns = rounds;
     if (refused > 0) *error = std::to_string(refused) + " quota checks refused; the measured path is admission";
   }
 

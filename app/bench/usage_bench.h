@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tenantry::bench {
 
@@ -33,7 +34,8 @@ struct UsageFigures {
   double lag_p50_us = 0;                   // one event appended -> visible to a usage query
   double lag_p99_us = 0;
   double lag_max_us = 0;
-  double quota_check_ns = 0;               // the guard's admit + release, per request
+  double quota_check_ns = 0;               // the guard's admit + release, per request (median round)
+  std::vector<double> quota_check_rounds_ns;
   int64_t duplicates_seen = 0;             // the projection's count of retried ids (the run sends 1%)
 };
 
