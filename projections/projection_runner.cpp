@@ -63,9 +63,11 @@ log::Result<int64_t> ProjectionRunner::step(Partition& partition, std::chrono::m
   if (!batch) return std::unexpected(batch.error());
   if (batch->records_read == 0) return 0;
   auto writes = store_.batch();
+  model_.begin_batch(partition.id);
   for (const auto& event : batch->records) {
     if (auto applied = model_.apply(event, writes); !applied) return std::unexpected(applied.error());
   }
+  if (auto finished = model_.finish_batch(partition.id, writes); !finished) return std::unexpected(finished.error());
   // The offset goes in the same write as the model's keys: both or neither.
   writes.put(kOffsetsFamily, offset_key(partition.id),
              encode_offset(partition.reader->position()));

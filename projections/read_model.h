@@ -19,6 +19,12 @@ class ReadModel {
   // batch). Must be deterministic: a rebuild from offset 0 must give the same keys.
   // Events of types it does not know are passed over.
   virtual log::Result<void> apply(const log::AcceptedRecord& event, store::StoreBatch& batch) = 0;
+  // Around each batch of `partition` (on that partition's thread): a model that keeps
+  // its changes in memory while a batch is applied, to write each key once, drops what
+  // it holds at begin (a batch that was never written must leave nothing behind) and
+  // stages it into the batch at finish, before the batch is written.
+  virtual void begin_batch(int32_t partition) {}
+  virtual log::Result<void> finish_batch(int32_t partition, store::StoreBatch& batch) { return {}; }
   // Called once the batch holding `events` is written, from the runner's thread for
   // that partition (several partitions' threads may call at once). For caches built on
   // the model: what they hold of these events' keys is now stale.

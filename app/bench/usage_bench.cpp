@@ -165,6 +165,7 @@ UsageFigures bench_usage(const UsageBenchOptions& options, std::string* error) {
   runner_options.topic = "tenantry.usage";
   runner_options.kind = log::TopicKind::fenced;
   runner_options.idle_wait = std::chrono::milliseconds(50);
+  runner_options.max_batch_events = 10000;  // as serve runs it
   projections::ProjectionRunner runner(**log, **store, model, runner_options);
   if (auto started = runner.start(); !started) {
     *error = started.error().message;

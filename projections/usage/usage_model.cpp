@@ -95,7 +95,21 @@ UsageCounters UsageModel::counters() const {
   return {counted_.load(), duplicates_.load(), refused_.load(), invalid_values_.load()};
 }
 
-log::Result<void> UsageModel::count(const std::string& scope, const std::string& shard,
+UsageModel::Pending& UsageModel::pending(int32_t partition) {
+  std::lock_guard lock(pending_mutex_);
+  return pending_[partition];
+}
+
+void UsageModel::begin_batch(int32_t partition) { pending(partition).aggregates.clear(); }
+
+log::Result<void> UsageModel::finish_batch(int32_t partition, store::StoreBatch& batch) {
+  Pending& staged = pending(partition);
+  for (const auto& [key, aggregate] : staged.aggregates) batch.put(kUsageFamily, key, domain::usage::encode(aggregate));
+  staged.aggregates.clear();
+  return {};
+}
+
+log::Result<void> UsageModel::count(Pending& pending, const std::string& scope, const std::string& shard,
                                     const domain::usage::MeterDefinition& meter,
                                     const domain::usage::Contribution& contribution, Window window, int64_t start,
                                     int64_t time_us, const std::string& event_id, store::StoreBatch& batch) {
@@ -107,17 +121,20 @@ log::Result<void> UsageModel::count(const std::string& scope, const std::string&
     first_of_value = !seen->has_value();
     if (first_of_value) batch.put(kUsageFamily, key, "");
   }
-  const std::string key = aggregate_key(scope, meter.name, window, start, shard, contribution.group);
-  auto stored = batch.get(kUsageFamily, key);
-  if (!stored) return std::unexpected(stored.error());
-  Aggregate aggregate;
-  if (*stored) {
-    auto decoded = domain::usage::decode(**stored);
-    if (!decoded) return log::fail(log::ErrorCode::io, "corrupt usage aggregate");
-    aggregate = std::move(*decoded);
+  std::string key = aggregate_key(scope, meter.name, window, start, shard, contribution.group);
+  auto held = pending.aggregates.find(key);
+  if (held == pending.aggregates.end()) {
+    auto stored = batch.get(kUsageFamily, key);
+    if (!stored) return std::unexpected(stored.error());
+    Aggregate aggregate;
+    if (*stored) {
+      auto decoded = domain::usage::decode(**stored);
+      if (!decoded) return log::fail(log::ErrorCode::io, "corrupt usage aggregate");
+      aggregate = std::move(*decoded);
+    }
+    held = pending.aggregates.emplace(std::move(key), std::move(aggregate)).first;
   }
-  domain::usage::fold(aggregate, contribution, time_us, event_id, first_of_value);
-  batch.put(kUsageFamily, key, domain::usage::encode(aggregate));
+  domain::usage::fold(held->second, contribution, time_us, event_id, first_of_value);
   return {};
 }
 
@@ -155,6 +172,7 @@ log::Result<void> UsageModel::apply(const log::AcceptedRecord& accepted, store::
   const auto matching = meters_by_type_.find(event.type());
   if (matching != meters_by_type_.end()) {
     const int32_t offset = options_.utc_offset ? options_.utc_offset(tenant, time_us) : 0;
+    Pending& staged = pending(record.partition);
     std::string shard;
     for (int i = 3; i >= 0; --i) shard.push_back(static_cast<char>((static_cast<uint32_t>(record.partition) >> (8 * i)) & 0xFF));
     for (const size_t index : matching->second) {
@@ -169,11 +187,11 @@ log::Result<void> UsageModel::apply(const log::AcceptedRecord& accepted, store::
         // Minute and hour are UTC; day and month follow the tenant's zone. Platform
         // totals use UTC throughout.
         const int64_t start = domain::usage::window_start(window, time_us, offset);
-        if (auto counted = count(tenant, "", meter, **contribution, window, start, time_us, event.id(), batch); !counted) {
+        if (auto counted = count(staged, tenant, "", meter, **contribution, window, start, time_us, event.id(), batch); !counted) {
           return counted;
         }
         const int64_t utc_start = domain::usage::window_start(window, time_us, 0);
-        if (auto counted = count("", shard, meter, **contribution, window, utc_start, time_us, event.id(), batch); !counted) {
+        if (auto counted = count(staged, "", shard, meter, **contribution, window, utc_start, time_us, event.id(), batch); !counted) {
           return counted;
         }
       }

@@ -4,7 +4,8 @@
 // and the aggregates it protects are staged in the same batch, which the projection
 // runner writes with the input offsets: a failed write followed by a retry counts
 // once, and a client's retry after success (a second record with the same id) counts
-// zero more times.
+// zero more times. Within a batch each aggregate is kept decoded in memory and written
+// once at the batch's end.
 //
 // Keys of the family, each starting with the tenant id ("" for platform totals):
 //   tenant '\0' 'd' event id                                     -> first ingestion time
@@ -19,6 +20,8 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <mutex>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,6 +56,8 @@ class UsageModel : public ReadModel {
   explicit UsageModel(UsageModelOptions options);
   std::string name() const override { return kUsageFamily; }
   log::Result<void> apply(const log::AcceptedRecord& record, store::StoreBatch& batch) override;
+  void begin_batch(int32_t partition) override;
+  log::Result<void> finish_batch(int32_t partition, store::StoreBatch& batch) override;
   void committed(const std::vector<log::AcceptedRecord>& records) override;
 
   const std::vector<domain::usage::MeterDefinition>& meters() const { return options_.meters; }
@@ -64,13 +69,22 @@ class UsageModel : public ReadModel {
   int64_t last_ingested_us() const { return last_ingested_us_.load(); }
 
  private:
-  log::Result<void> count(const std::string& scope, const std::string& shard,
+  // A partition's aggregates as its current batch leaves them, written once per key at
+  // the batch's end (many events of a tenant, and the platform's totals, share keys).
+  struct Pending {
+    std::unordered_map<std::string, domain::usage::Aggregate> aggregates;
+  };
+  Pending& pending(int32_t partition);
+  log::Result<void> count(Pending& pending, const std::string& scope, const std::string& shard,
                           const domain::usage::MeterDefinition& meter,
                           const domain::usage::Contribution& contribution, domain::usage::Window window,
                           int64_t start, int64_t time_us, const std::string& event_id, store::StoreBatch& batch);
 
+
   UsageModelOptions options_;
   std::map<std::string, std::vector<size_t>> meters_by_type_;
+  std::mutex pending_mutex_;  // guards the map, not a partition's entry (its thread's own)
+  std::map<int32_t, Pending> pending_;
   std::atomic<int64_t> counted_{0}, duplicates_{0}, refused_{0}, invalid_values_{0};
   std::atomic<int64_t> last_ingested_us_{0};
 };
