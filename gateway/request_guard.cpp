@@ -234,11 +234,15 @@ Admission RequestGuard::decide(TenantState& state, const http::HttpRequest& requ
     std::optional<GcraDecision> tenant_decision, key_decision;
     GcraState tenant_next = state.rate;
     GcraState key_next;
+    // Revoked and idle keys go; a fresh bucket is a full one.
+    if (state.keys.size() > 10000) state.keys.clear();
+    GcraState* key_state = nullptr;
     if (auto limit = domain::usage::tenant_rate(quotas)) tenant_decision = domain::usage::gcra(tenant_next, now_us, *limit);
     // Per API key (a token's kid names a signing key, not a client).
     if (principal.credential == "api_key" && !principal.key_id.empty()) {
       if (auto limit = domain::usage::key_rate(quotas)) {
-        key_next = state.keys[principal.key_id];
+        key_state = &state.keys[principal.key_id];
+        key_next = *key_state;
         key_decision = domain::usage::gcra(key_next, now_us, *limit);
       }
     }
@@ -346,8 +350,7 @@ Admission RequestGuard::decide(TenantState& state, const http::HttpRequest& requ
     if (admission.allowed) {
       // Admitted: now, and only now, the request counts.
       state.rate = tenant_next;
-      if (key_decision) state.keys[principal.key_id] = key_next;
-      if (state.keys.size() > 10000) state.keys.clear();  // revoked and idle keys; a fresh bucket is a full one
+      if (key_decision) *key_state = key_next;
       ++state.in_flight;
       ++state.day_calls;
       ++state.month_calls;
