@@ -1,7 +1,9 @@
 #include "audit/log_verifier.h"
 
+#include <atomic>
 #include <chrono>
 #include <functional>
+#include <thread>
 
 #include "connectors/log/history_rules.h"
 
@@ -56,6 +58,7 @@ log::Result<Walk> walk_partition(log::EventLog& log, const std::string& topic, i
   auto reader = log.open_reader(topic, partition, 0);
   if (!reader) return std::unexpected(reader.error());
   log::PartitionHistory history(log::TopicKind::events);
+  log::RuleOutcome outcome;  // reused: its envelope keeps its storage from record to record
   uint64_t last_epoch = 0;
   int64_t expected_offset = 0;
   while (expected_offset < walk.end_offset) {
@@ -77,7 +80,7 @@ log::Result<Walk> walk_partition(log::EventLog& log, const std::string& topic, i
         if (!tenant) on_finding(std::move(hole));
       }
       expected_offset = record.offset + 1;
-      auto outcome = history.apply(record);
+      history.apply(record, outcome);
       switch (outcome.verdict) {
         case log::Verdict::accepted: {
           const uint64_t epoch = outcome.envelope.writer_epoch();
@@ -119,38 +122,86 @@ std::string Finding::describe() const {
   return text;
 }
 
+namespace {
+
+// One partition's part of the report, kept apart until every partition is done so
+// that the report reads as if they had been verified in order.
+struct PartitionOutcome {
+  PartitionReport report;
+  std::optional<Finding> first_finding;
+  int64_t findings = 0;
+  std::optional<log::Error> error;
+};
+
+void verify_partition(log::EventLog& log, const VerifyOptions& options, size_t batch_records,
+                      PartitionOutcome& out) {
+  PartitionReport& partition = out.report;
+  MerkleAccumulator tree;
+  auto walk = walk_partition(
+      log, options.topic, partition.partition, batch_records, options.tenant, options.contiguous_offsets,
+      [&](const log::StoredRecord& record, const v1::EventEnvelope& envelope) {
+        // The leaf is the stored value, hash trailer included: the bytes as written,
+        // ciphertext where a payload is encrypted.
+        tree.append(leaf_hash(record.value));
+        if (!options.tenant || envelope.tenant_id() == *options.tenant) ++partition.tenant_events;
+      },
+      [&](Finding finding) {
+        if (!out.first_finding) out.first_finding = std::move(finding);
+        ++out.findings;
+      });
+  if (!walk) {
+    out.error = walk.error();
+    return;
+  }
+  partition.end_offset = walk->end_offset;
+  partition.events = static_cast<int64_t>(tree.size());
+  partition.fenced = walk->fenced;
+  partition.claims = walk->claims;
+  partition.epoch = walk->epoch;
+  partition.tenants = walk->tenants;
+  partition.root = tree.root();
+}
+
+}  // namespace
+
 log::Result<VerifyReport> verify_log(log::EventLog& log, const VerifyOptions& options) {
   auto partitions = log.partition_count(options.topic);
   if (!partitions) return std::unexpected(partitions.error());
-  VerifyReport report;
-  report.topic = options.topic;
   const size_t batch_records = std::max<size_t>(options.batch_records, 1);
+  std::vector<PartitionOutcome> outcomes;
   for (int32_t p = 0; p < *partitions; ++p) {
     if (options.tenant && log::partition_for_key(*options.tenant, *partitions) != p) continue;
-    PartitionReport partition;
-    partition.partition = p;
-    MerkleAccumulator tree;
-    auto walk = walk_partition(
-        log, options.topic, p, batch_records, options.tenant, options.contiguous_offsets,
-        [&](const log::StoredRecord& record, const v1::EventEnvelope& envelope) {
-          // The leaf is the stored value, hash trailer included: the bytes as written,
-          // ciphertext where a payload is encrypted.
-          tree.append(leaf_hash(record.value));
-          if (!options.tenant || envelope.tenant_id() == *options.tenant) ++partition.tenant_events;
-        },
-        [&](Finding finding) {
-          if (!report.first_finding) report.first_finding = std::move(finding);
-          ++report.findings;
-        });
-    if (!walk) return std::unexpected(walk.error());
-    partition.end_offset = walk->end_offset;
-    partition.events = static_cast<int64_t>(tree.size());
-    partition.fenced = walk->fenced;
-    partition.claims = walk->claims;
-    partition.epoch = walk->epoch;
-    partition.tenants = walk->tenants;
-    partition.root = tree.root();
-    report.partitions.push_back(std::move(partition));
+    outcomes.emplace_back().report.partition = p;
+  }
+  size_t threads = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  threads = std::min(threads, outcomes.size());
+  // Partitions are taken in order, a partition taken is always read, and no more are
+  // taken after an error: every partition before a failed one has been read in full,
+  // as one after another, so the error reported is the first in partition order.
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  auto work = [&] {
+    while (!failed) {
+      const size_t i = next++;
+      if (i >= outcomes.size()) return;
+      verify_partition(log, options, batch_records, outcomes[i]);
+      if (outcomes[i].error) failed = true;
+    }
+  };
+  if (threads <= 1) {
+    work();
+  } else {
+    std::vector<std::thread> workers;
+    for (size_t t = 0; t < threads; ++t) workers.emplace_back(work);
+    for (auto& worker : workers) worker.join();
+  }
+  VerifyReport report;
+  report.topic = options.topic;
+  for (auto& outcome : outcomes) {
+    if (outcome.error) return std::unexpected(std::move(*outcome.error));
+    if (!report.first_finding && outcome.first_finding) report.first_finding = std::move(outcome.first_finding);
+    report.findings += outcome.findings;
+    report.partitions.push_back(std::move(outcome.report));
   }
   return report;
 }
