@@ -34,6 +34,8 @@ struct OpenError {
 };
 
 // Parses stored bytes and checks the hash trailer.
+// The same, into a message the caller keeps (and reuses across records).
+std::expected<void, OpenError> open_envelope_into(std::string_view stored, v1::EventEnvelope& envelope);
 std::expected<v1::EventEnvelope, OpenError> open_envelope(std::string_view stored);
 
 // A UUIDv7 (RFC 9562): 48-bit Unix milliseconds, version 7, 74 random bits.

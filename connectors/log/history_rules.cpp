@@ -70,20 +70,34 @@ std::optional<uint64_t> PartitionHistory::header_epoch(const StoredRecord& recor
 }
 
 RuleOutcome PartitionHistory::apply(const StoredRecord& record) {
-  const std::string* kind = record.header(kKindHeader);
-  if (kind != nullptr && *kind == kClaimKind) return apply_claim(record);
-  if (kind_ == TopicKind::events) return apply_event(record);
+  RuleOutcome outcome;
+  apply(record, outcome);
+  return outcome;
+}
 
+void PartitionHistory::apply(const StoredRecord& record, RuleOutcome& outcome) {
+  outcome.verdict = Verdict::accepted;
+  outcome.violation.reset();
+  const std::string* kind = record.header(kKindHeader);
+  if (kind != nullptr && *kind == kClaimKind) {
+    outcome = apply_claim(record);
+    return;
+  }
+  if (kind_ == TopicKind::events) {
+    apply_event(record, outcome);
+    return;
+  }
   bool malformed = false;
   auto epoch = header_epoch(record, &malformed);
-  if (malformed) return violation(record, ViolationKind::corrupt_record, "unreadable tenantry-epoch header");
-  if (!epoch) return RuleOutcome{};  // written by an unfenced producer (a client's command)
-  if (*epoch < epoch_) return RuleOutcome{Verdict::fenced, std::nullopt, {}};
-  if (*epoch > epoch_) {
-    return violation(record, ViolationKind::unclaimed_epoch,
-                     "epoch " + std::to_string(*epoch) + " > claimed " + std::to_string(epoch_));
+  if (malformed) {
+    outcome = violation(record, ViolationKind::corrupt_record, "unreadable tenantry-epoch header");
+  } else if (epoch && *epoch < epoch_) {
+    outcome.verdict = Verdict::fenced;
+  } else if (epoch && *epoch > epoch_) {
+    outcome = violation(record, ViolationKind::unclaimed_epoch,
+                        "epoch " + std::to_string(*epoch) + " > claimed " + std::to_string(epoch_));
   }
-  return RuleOutcome{};
+  // No epoch header: written by an unfenced producer (a client's command); accepted.
 }
 
 RuleOutcome PartitionHistory::apply_claim(const StoredRecord& record) {
@@ -96,55 +110,60 @@ RuleOutcome PartitionHistory::apply_claim(const StoredRecord& record) {
   return RuleOutcome{Verdict::claim, std::nullopt, {}};
 }
 
-RuleOutcome PartitionHistory::apply_event(const StoredRecord& record) {
-  auto opened = open_envelope(record.value);
-  if (!opened) {
+void PartitionHistory::apply_event(const StoredRecord& record, RuleOutcome& outcome) {
+  v1::EventEnvelope& envelope = outcome.envelope;
+  if (auto opened = open_envelope_into(record.value, envelope); !opened) {
     const auto kind = opened.error().failure == OpenFailure::not_an_envelope ? ViolationKind::corrupt_record
                       : opened.error().failure == OpenFailure::missing_hash  ? ViolationKind::missing_hash
                                                                              : ViolationKind::hash_mismatch;
-    return violation(record, kind, opened.error().detail);
+    outcome = violation(record, kind, opened.error().detail);
+    return;
   }
-  v1::EventEnvelope& envelope = *opened;
   const uint64_t epoch = envelope.writer_epoch();
   if (epoch == 0) {
-    return violation(record, ViolationKind::missing_epoch, "", envelope.tenant_id(), envelope.sequence());
+    outcome = violation(record, ViolationKind::missing_epoch, "", envelope.tenant_id(), envelope.sequence());
+    return;
   }
   bool malformed = false;
   auto stamped = header_epoch(record, &malformed);
   if (malformed || (stamped && *stamped != epoch)) {
-    return violation(record, ViolationKind::epoch_mismatch, "header epoch differs from envelope",
-                     envelope.tenant_id(), envelope.sequence());
+    outcome = violation(record, ViolationKind::epoch_mismatch, "header epoch differs from envelope",
+                        envelope.tenant_id(), envelope.sequence());
+    return;
   }
-  if (epoch < epoch_) return RuleOutcome{Verdict::fenced, std::nullopt, {}};
+  if (epoch < epoch_) {
+    outcome.verdict = Verdict::fenced;
+    return;
+  }
   if (epoch > epoch_) {
-    return violation(record, ViolationKind::unclaimed_epoch,
-                     "epoch " + std::to_string(epoch) + " > claimed " + std::to_string(epoch_),
-                     envelope.tenant_id(), envelope.sequence());
+    outcome = violation(record, ViolationKind::unclaimed_epoch,
+                        "epoch " + std::to_string(epoch) + " > claimed " + std::to_string(epoch_),
+                        envelope.tenant_id(), envelope.sequence());
+    return;
   }
   if (envelope.tenant_id() != record.key) {
-    return violation(record, ViolationKind::tenant_mismatch, "record key " + record.key,
-                     envelope.tenant_id(), envelope.sequence());
+    outcome = violation(record, ViolationKind::tenant_mismatch, "record key " + record.key, envelope.tenant_id(),
+                        envelope.sequence());
+    return;
   }
   auto [it, inserted] = heads_.try_emplace(envelope.tenant_id());
   ChainHead& head = it->second;
   if (envelope.sequence() != head.sequence + 1) {
-    auto outcome = violation(record, ViolationKind::sequence_gap,
-                             "expected " + std::to_string(head.sequence + 1), envelope.tenant_id(),
-                             envelope.sequence());
+    auto refused = violation(record, ViolationKind::sequence_gap, "expected " + std::to_string(head.sequence + 1),
+                             envelope.tenant_id(), envelope.sequence());
     if (inserted) heads_.erase(it);
-    return outcome;
+    outcome = std::move(refused);
+    return;
   }
   if (envelope.previous_hash() != head.hash) {
-    auto outcome = violation(record, ViolationKind::previous_hash_mismatch, "", envelope.tenant_id(),
+    auto refused = violation(record, ViolationKind::previous_hash_mismatch, "", envelope.tenant_id(),
                              envelope.sequence());
     if (inserted) heads_.erase(it);
-    return outcome;
+    outcome = std::move(refused);
+    return;
   }
   head.sequence = envelope.sequence();
   head.hash = envelope.hash();
-  RuleOutcome outcome;
-  outcome.envelope = std::move(envelope);
-  return outcome;
 }
 
 }  // namespace tenantry::log

@@ -80,6 +80,10 @@ class PartitionHistory {
   explicit PartitionHistory(TopicKind kind) : kind_(kind) {}
 
   RuleOutcome apply(const StoredRecord& record);
+  // The same into an outcome the caller keeps: its envelope's storage is reused from
+  // record to record (for walks over whole partitions). The envelope is meaningful
+  // only when the verdict is accepted on an event topic.
+  void apply(const StoredRecord& record, RuleOutcome& outcome);
   // What apply() concludes for an event its own writer sealed on `head` of this
   // history at the current epoch and appended right after everything applied here:
   // accepted, the tenant's head moves to `head`. Saves opening and hashing it again;
@@ -92,7 +96,7 @@ class PartitionHistory {
 
  private:
   RuleOutcome apply_claim(const StoredRecord& record);
-  RuleOutcome apply_event(const StoredRecord& record);
+  void apply_event(const StoredRecord& record, RuleOutcome& outcome);
   std::optional<uint64_t> header_epoch(const StoredRecord& record, bool* malformed) const;
 
   TopicKind kind_;
