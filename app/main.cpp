@@ -13,6 +13,8 @@ constexpr const char* kUsage =
     "  devbroker   run librdkafka's mock Kafka cluster for development and tests\n"
     "  bench log   measure the log engines beside the raw libraries (JSON)\n"
     "  bench commands  measure the command processor beside the raw log (JSON)\n"
+    "  bench audit     measure log verification, replay and proofs beside the raw read (JSON)\n"
+    "  bench usage     measure usage ingestion and the quota check beside raw RocksDB (JSON)\n"
     "  projections rebuild NAME  rebuild a read model from the events topic\n"
     "  audit verify|prove|checkpoint|keygen|check  verify the log; Merkle proofs, signed checkpoints\n\n"
     "`tenantry <command> --help` lists every option of a command.\n";
