@@ -384,18 +384,7 @@ int run_serve(const std::vector<std::string>& args) {
     guard_options.meter_flush_interval = std::chrono::milliseconds(config->integer("meter-flush-ms"));
     guard = std::make_unique<gateway::RequestGuard>(
         *api, **log, zones,
-        [&usage_queries](const std::string& tenant_id, const std::string& meter, domain::usage::Window window,
-                         int64_t at_us, int32_t offset_s) {
-          projections::UsageQuery query;
-          query.tenant_id = tenant_id;
-          query.meter = meter;
-          query.window = window;
-          query.from_us = at_us;
-          query.to_us = at_us + 1;
-          query.from_offset_s = query.to_offset_s = offset_s;
-          auto result = usage_queries.query(query);
-          return result ? result->total : 0.0;
-        },
+        gateway::projection_usage_reader(usage_queries),
         [&log](const gateway::QuotaAlert& alert) {
           v1::QuotaAlert record;
           record.set_alert_id(alert.alert_id);

@@ -5,6 +5,7 @@
 #include "audit/json_writer.h"
 #include "audit/render.h"
 #include "connectors/log/history_rules.h"
+#include "connectors/store/key_codec.h"
 #include "tenantry/v1/audit.pb.h"
 #include "tenantry/v1/command.pb.h"
 
@@ -12,23 +13,14 @@ namespace tenantry::audit {
 
 namespace {
 
+using store::get_be;
+using store::put_be;
+using store::sortable;
+
 // A page never reads more than this many keys, however selective its filters: the
 // caller gets a cursor to go on from instead.
 constexpr size_t kMaxScannedPerPage = 50000;
 constexpr size_t kMaxPage = 1000;
-
-void put_be(std::string& out, uint64_t value, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
-}
-
-uint64_t get_be(std::string_view in, size_t at) {
-  uint64_t value = 0;
-  for (size_t i = 0; i < 8; ++i) value = value << 8 | static_cast<unsigned char>(in[at + i]);
-  return value;
-}
-
-// Times before the epoch sort first: the sign bit flipped makes the order unsigned.
-uint64_t sortable(int64_t time_us) { return static_cast<uint64_t>(time_us) ^ (uint64_t{1} << 63); }
 
 std::string hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -240,7 +232,7 @@ log::Result<ActivityPage> ActivityLog::query(const ActivityQuery& query) {
         ++scanned;
         last_key.assign(key);
         if (key.size() < prefix.size() + 8) return true;
-        const int64_t time_us = static_cast<int64_t>(get_be(key, prefix.size()) ^ (uint64_t{1} << 63));
+        const int64_t time_us = store::unsortable(get_be(key, prefix.size()));
         if (query.to_us && time_us > *query.to_us) return false;
         auto entry = decode(value);
         if (!entry) return true;

@@ -2,19 +2,14 @@
 
 #include <cstring>
 
+#include "connectors/store/key_codec.h"
+
 namespace tenantry::audit {
 
 namespace {
 
-void put_be(std::string& out, uint64_t value, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
-}
-
-uint64_t get_be(std::string_view in, size_t at, int bytes) {
-  uint64_t value = 0;
-  for (int i = 0; i < bytes; ++i) value = value << 8 | static_cast<unsigned char>(in[at + i]);
-  return value;
-}
+using store::get_be;
+using store::put_be;
 
 std::string latest_key(int32_t partition) {
   std::string key(1, 'l');

@@ -80,6 +80,21 @@ struct RequestGuard::Stripe {
   std::unordered_map<std::string, TenantState> tenants;
 };
 
+UsageReader projection_usage_reader(projections::UsageQueries& queries) {
+  return [&queries](const std::string& tenant_id, const std::string& meter, Window window, int64_t at_us,
+                    int32_t offset_s) {
+    projections::UsageQuery query;
+    query.tenant_id = tenant_id;
+    query.meter = meter;
+    query.window = window;
+    query.from_us = at_us;
+    query.to_us = at_us + 1;
+    query.from_offset_s = query.to_offset_s = offset_s;
+    auto result = queries.query(query);
+    return result ? result->total : 0.0;
+  };
+}
+
 RequestGuard::RequestGuard(GatewayDeps& deps, log::EventLog& log, clock::TimeZones& zones, UsageReader usage,
                            std::function<void(const QuotaAlert&)> on_alert, GuardOptions options)
     : deps_(deps),

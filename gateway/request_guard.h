@@ -36,6 +36,7 @@
 #include "domain/usage/gcra.h"
 #include "domain/usage/quotas.h"
 #include "gateway/api_support.h"
+#include "projections/usage/usage_model.h"
 
 namespace tenantry::gateway {
 
@@ -56,6 +57,9 @@ struct QuotaAlert {
 // projection (the guard caches answers for a second).
 using UsageReader = std::function<double(const std::string& tenant_id, const std::string& meter,
                                          domain::usage::Window window, int64_t at_us, int32_t utc_offset_s)>;
+
+// The usage reader over the metering projection's queries (the window holding the instant).
+UsageReader projection_usage_reader(projections::UsageQueries& queries);
 
 struct GuardOptions {
   int worker_threads = 16;  // the HTTP worker pool a tenant's share is of

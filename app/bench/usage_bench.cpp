@@ -26,6 +26,7 @@
 #include "connectors/http/auth/jwt_verifier.h"
 #include "connectors/http/http_server.h"
 #include "connectors/log/embedded/embedded_log.h"
+#include "connectors/store/key_codec.h"
 #include "connectors/store/rocks_store.h"
 #include "gateway/request_guard.h"
 #include "gateway/usage_api.h"
@@ -37,6 +38,9 @@
 namespace tenantry::bench {
 
 namespace {
+
+using store::get_be;
+using store::put_be;
 
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
@@ -61,10 +65,6 @@ v1::UsageEvent event_of(int64_t n, int tenants, int64_t base_us) {
   event.set_ingested_at_us(base_us);
   (*event.mutable_data()->mutable_fields())["tokens"].set_number_value(static_cast<double>(source % 100 + 1));
   return event;
-}
-
-void put_be(std::string& out, uint64_t value) {
-  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
 }
 
 // The raw baseline: the same keys the projection writes for an event (its dedup key,
@@ -382,18 +382,7 @@ UsageFigures bench_usage(const UsageBenchOptions& options, std::string* error) {
     gateway::GuardOptions guard_options;
     gateway::RequestGuard guard(
         deps, **log, zones,
-        [&queries](const std::string& tenant, const std::string& meter, domain::usage::Window window, int64_t at_us,
-                   int32_t offset_s) {
-          projections::UsageQuery query;
-          query.tenant_id = tenant;
-          query.meter = meter;
-          query.window = window;
-          query.from_us = at_us;
-          query.to_us = at_us + 1;
-          query.from_offset_s = query.to_offset_s = offset_s;
-          auto result = queries.query(query);
-          return result ? result->total : 0.0;
-        },
+        gateway::projection_usage_reader(queries),
         nullptr, guard_options);
     std::vector<http::auth::Principal> principals(static_cast<size_t>(tenants));
     std::vector<std::shared_ptr<const gateway::TenantContext>> loaded(static_cast<size_t>(tenants));

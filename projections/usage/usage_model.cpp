@@ -4,11 +4,17 @@
 #include <unordered_set>
 
 #include "connectors/log/history_rules.h"
+#include "connectors/store/key_codec.h"
 #include "tenantry/v1/usage.pb.h"
 
 namespace tenantry::projections {
 
 namespace {
+
+using store::get_be;
+using store::put_be;
+using store::sortable;
+using store::unsortable;
 
 using domain::usage::Aggregate;
 using domain::usage::Aggregation;
@@ -27,18 +33,6 @@ char window_letter(Window window) {
   return 'm';
 }
 
-void put_be(std::string& out, uint64_t value) {
-  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
-}
-
-uint64_t get_be(std::string_view in, size_t at) {
-  uint64_t value = 0;
-  for (size_t i = 0; i < 8; ++i) value = value << 8 | static_cast<unsigned char>(in[at + i]);
-  return value;
-}
-
-uint64_t sortable(int64_t value) { return static_cast<uint64_t>(value) ^ (uint64_t{1} << 63); }
-int64_t unsortable(uint64_t value) { return static_cast<int64_t>(value ^ (uint64_t{1} << 63)); }
 
 std::string scope_prefix(const std::string& scope, char kind) {
   std::string key = scope;
