@@ -382,14 +382,23 @@ std::optional<int64_t> time_from(const std::string& name, const std::string& val
   return parsed;
 }
 
-HttpResponse tenant_state(AuditApiDeps& deps, const HttpRequest& request) {
+// The {id} of a tenant-scoped audit route, once the caller may see that tenant.
+std::expected<std::string, HttpResponse> tenant_in_path(AuditApiDeps& deps, const HttpRequest& request) {
   auto principal = auditor(deps, request);
-  if (!principal) return principal.error();
+  if (!principal) return std::unexpected(principal.error());
   const std::string tenant_id = request.path_params.at("id");
   if (!well_formed_id(tenant_id)) {
-    return http::error_response(request, 400, "validation_error", "not a tenant id", {{"id", "must be a tenant id"}});
+    return std::unexpected(
+        http::error_response(request, 400, "validation_error", "not a tenant id", {{"id", "must be a tenant id"}}));
   }
-  if (auto denied = may_see_tenant(deps, request, *principal, tenant_id, "path")) return *denied;
+  if (auto denied = may_see_tenant(deps, request, *principal, tenant_id, "path")) return std::unexpected(*denied);
+  return tenant_id;
+}
+
+HttpResponse tenant_state(AuditApiDeps& deps, const HttpRequest& request) {
+  auto tenant = tenant_in_path(deps, request);
+  if (!tenant) return tenant.error();
+  const std::string& tenant_id = *tenant;
   std::vector<FieldDetail> errors;
   audit::StateQuery query;
   query.topic = deps.checkpoints.events_topic();
@@ -419,13 +428,9 @@ HttpResponse tenant_state(AuditApiDeps& deps, const HttpRequest& request) {
 }
 
 HttpResponse tenant_events(AuditApiDeps& deps, const HttpRequest& request) {
-  auto principal = auditor(deps, request);
-  if (!principal) return principal.error();
-  const std::string tenant_id = request.path_params.at("id");
-  if (!well_formed_id(tenant_id)) {
-    return http::error_response(request, 400, "validation_error", "not a tenant id", {{"id", "must be a tenant id"}});
-  }
-  if (auto denied = may_see_tenant(deps, request, *principal, tenant_id, "path")) return *denied;
+  auto tenant = tenant_in_path(deps, request);
+  if (!tenant) return tenant.error();
+  const std::string& tenant_id = *tenant;
   std::vector<FieldDetail> errors;
   audit::EventFilter filter;
   bool csv = false;
