@@ -1,5 +1,7 @@
 #include "commands/tenant_aggregate.h"
 
+#include "domain/billing/account.h"
+#include "domain/billing/wire.h"
 #include "domain/tenant/names.h"
 #include "domain/tenant/wire.h"
 #include "tenantry/v1/state.pb.h"
@@ -10,18 +12,17 @@ namespace {
 using domain::tenant::TenantState;
 using domain::tenant::WireRead;
 
-// The decider's own state, kept decoded between commands.
+// The deciders' own states, kept decoded between commands.
 class LoadedTenant final : public LoadedState {
  public:
-  explicit LoadedTenant(TenantState state) : state_(std::move(state)) {}
+  LoadedTenant(TenantState state, v1::BillingStateSnapshot billing)
+      : state_(std::move(state)), billing_(std::move(billing)) {}
   uint64_t version() const override { return state_.version; }
   void evolve(const v1::EventEnvelope& envelope) override {
-    v1::TenantEvent event;
-    domain::tenant::event_from_wire(envelope.event_type(), envelope.payload(), event);
-    state_ = domain::tenant::evolve(std::move(state_), event);
+    TenantAggregate::evolve_parts(state_, billing_, envelope);
   }
-  std::string encode() const override { return TenantAggregate::encode_state(state_); }
-  std::unique_ptr<LoadedState> clone() const override { return std::make_unique<LoadedTenant>(state_); }
+  std::string encode() const override { return TenantAggregate::encode_state(state_, billing_); }
+  std::unique_ptr<LoadedState> clone() const override { return std::make_unique<LoadedTenant>(state_, billing_); }
   size_t memory_bytes() const override {
     // Strings beyond the small-string buffer and map nodes live on the heap.
     auto heap = [](const std::string& text) { return text.capacity() > 15 ? text.capacity() + 1 : 0; };
@@ -36,19 +37,48 @@ class LoadedTenant final : public LoadedState {
     for (const auto& [name, domain] : state_.custom_domains) {
       bytes += 64 + sizeof(std::string) + sizeof(domain) + heap(name) + heap(domain.verification_token);
     }
+    // Only a tenant that ever subscribed holds more than the empty message.
+    if (billing_.status() != v1::SUBSCRIPTION_STATUS_UNSPECIFIED || billing_.test_clock_us() != 0) {
+      bytes += billing_.SpaceUsedLong() - sizeof(billing_);
+    }
     return bytes;
   }
   const TenantState& state() const { return state_; }
+  const v1::BillingStateSnapshot& billing() const { return billing_; }
 
  private:
   TenantState state_;
+  v1::BillingStateSnapshot billing_;
 };
 
-Outcome decide_on(const v1::CommandEnvelope& envelope, const TenantState& state, const DecideContext& context);
+Outcome decide_on(const v1::CommandEnvelope& envelope, const TenantState& state,
+                  const v1::BillingStateSnapshot& billing, const DecideContext& context);
 }  // namespace
 
 bool TenantAggregate::handles(std::string_view command_type) const {
-  return domain::tenant::is_tenant_command(command_type);
+  return domain::tenant::is_tenant_command(command_type) || domain::billing::is_billing_command(command_type);
+}
+
+void TenantAggregate::evolve_parts(TenantState& state, v1::BillingStateSnapshot& billing,
+                                   const v1::EventEnvelope& envelope) {
+  // The lifecycle decider counts every event into the version (it is the stream's);
+  // billing's events change only billing.
+  v1::TenantEvent event;
+  domain::tenant::event_from_wire(envelope.event_type(), envelope.payload(), event);
+  state = domain::tenant::evolve(std::move(state), event);
+  if (event.event_case() == v1::TenantEvent::EVENT_NOT_SET) {
+    v1::BillingEvent billing_event;
+    if (domain::billing::billing_event_from_wire(envelope.event_type(), envelope.payload(), billing_event) ==
+        domain::WireRead::ok) {
+      domain::billing::evolve(billing, billing_event);
+    }
+  }
+}
+
+v1::BillingStateSnapshot TenantAggregate::decode_billing(std::string_view bytes) {
+  v1::TenantStateSnapshot s;
+  if (bytes.empty() || !s.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return {};
+  return std::move(*s.mutable_billing());
 }
 
 domain::tenant::TenantState TenantAggregate::decode_state(std::string_view bytes) {
@@ -78,8 +108,9 @@ domain::tenant::TenantState TenantAggregate::decode_state(std::string_view bytes
   return state;
 }
 
-std::string TenantAggregate::encode_state(const TenantState& state) {
+std::string TenantAggregate::encode_state(const TenantState& state, const v1::BillingStateSnapshot& billing) {
   v1::TenantStateSnapshot s;
+  if (billing.ByteSizeLong() > 0) *s.mutable_billing() = billing;
   s.set_exists(state.exists);
   s.set_tenant_id(state.tenant_id);
   s.set_slug(state.slug);
@@ -110,31 +141,60 @@ std::string TenantAggregate::encode_state(const TenantState& state) {
 }
 
 namespace {
-Outcome decide_on(const v1::CommandEnvelope& envelope, const TenantState& state, const DecideContext& context) {
+Rejection rejection_of(const domain::DomainError& error) {
+  Rejection rejection{error.type, error.message, {}};
+  for (const auto& f : error.fields) {
+    v1::FieldError field;
+    field.set_field(f.field);
+    field.set_message(f.message);
+    rejection.fields.push_back(std::move(field));
+  }
+  return rejection;
+}
+
+Rejection unreadable(const v1::CommandEnvelope& envelope) {
+  v1::FieldError field;
+  field.set_field("payload");
+  field.set_message("not a " + envelope.command_type());
+  return Rejection{"validation_error", "the command payload cannot be read", {field}};
+}
+
+Outcome decide_billing(const v1::CommandEnvelope& envelope, const TenantState& state,
+                       const v1::BillingStateSnapshot& billing, const DecideContext& context) {
+  v1::BillingCommand command;
+  if (domain::billing::billing_command_from_wire(envelope.command_type(), envelope.payload(), command) !=
+      WireRead::ok) {
+    return std::unexpected(unreadable(envelope));
+  }
+  const domain::billing::TenantView tenant{state.exists, state.status, state.plan, state.slug};
+  auto decided = domain::billing::decide(command, billing, tenant, domain::billing::Context{context.now_us});
+  if (!decided) return std::unexpected(rejection_of(decided.error()));
+  std::vector<EventOut> events;
+  events.reserve(decided->size());
+  for (const auto& event : *decided) {
+    auto wire = std::holds_alternative<v1::BillingEvent>(event)
+                    ? domain::billing::billing_event_to_wire(std::get<v1::BillingEvent>(event))
+                    : domain::tenant::event_to_wire(std::get<v1::TenantEvent>(event));
+    if (wire) events.push_back(EventOut{wire->type, wire->payload});
+  }
+  return events;
+}
+
+Outcome decide_on(const v1::CommandEnvelope& envelope, const TenantState& state,
+                  const v1::BillingStateSnapshot& billing, const DecideContext& context) {
+  if (domain::billing::is_billing_command(envelope.command_type())) {
+    return decide_billing(envelope, state, billing, context);
+  }
   v1::TenantCommand command;
   switch (domain::tenant::command_from_wire(envelope.command_type(), envelope.payload(), command)) {
     case WireRead::ok: break;
     case WireRead::unknown_type:
       return std::unexpected(Rejection{"unknown_command", "unknown command type " + envelope.command_type(), {}});
-    case WireRead::unreadable: {
-      v1::FieldError field;
-      field.set_field("payload");
-      field.set_message("not a " + envelope.command_type());
-      return std::unexpected(Rejection{"validation_error", "the command payload cannot be read", {field}});
-    }
+    case WireRead::unreadable: return std::unexpected(unreadable(envelope));
   }
   domain::tenant::Context ctx{context.now_us, envelope.tenant_id(), context.verification_token};
   auto decided = domain::tenant::decide(command, state, ctx);
-  if (!decided) {
-    Rejection rejection{decided.error().type, decided.error().message, {}};
-    for (const auto& f : decided.error().fields) {
-      v1::FieldError field;
-      field.set_field(f.field);
-      field.set_message(f.message);
-      rejection.fields.push_back(std::move(field));
-    }
-    return std::unexpected(std::move(rejection));
-  }
+  if (!decided) return std::unexpected(rejection_of(decided.error()));
   std::vector<EventOut> events;
   events.reserve(decided->size());
   for (const auto& event : *decided) {
@@ -147,17 +207,18 @@ Outcome decide_on(const v1::CommandEnvelope& envelope, const TenantState& state,
 
 Outcome TenantAggregate::decide(const v1::CommandEnvelope& envelope, std::string_view state_bytes,
                                 const DecideContext& context) const {
-  return decide_on(envelope, decode_state(state_bytes), context);
+  return decide_on(envelope, decode_state(state_bytes), decode_billing(state_bytes), context);
 }
 
 std::unique_ptr<LoadedState> TenantAggregate::load(std::string_view state) const {
-  return std::make_unique<LoadedTenant>(decode_state(state));
+  return std::make_unique<LoadedTenant>(decode_state(state), decode_billing(state));
 }
 
 Outcome TenantAggregate::decide_loaded(const v1::CommandEnvelope& envelope, const LoadedState& state,
                                        const DecideContext& context) const {
   // Only this aggregate's load() makes the states the processor hands back to it.
-  return decide_on(envelope, static_cast<const LoadedTenant&>(state).state(), context);
+  const auto& loaded = static_cast<const LoadedTenant&>(state);
+  return decide_on(envelope, loaded.state(), loaded.billing(), context);
 }
 
 std::vector<NameUse> TenantAggregate::names_claimed(const v1::CommandEnvelope& envelope) const {
@@ -188,10 +249,10 @@ std::vector<NameUse> TenantAggregate::names_released(const LoadedState& before, 
 }
 
 std::string TenantAggregate::evolve(std::string_view state_bytes, const v1::EventEnvelope& envelope) const {
-  v1::TenantEvent event;
-  domain::tenant::event_from_wire(envelope.event_type(), envelope.payload(), event);
-  // An unknown or unreadable event is an unset oneof: the decider advances the version only.
-  return encode_state(domain::tenant::evolve(decode_state(state_bytes), event));
+  TenantState state = decode_state(state_bytes);
+  v1::BillingStateSnapshot billing = decode_billing(state_bytes);
+  evolve_parts(state, billing, envelope);
+  return encode_state(state, billing);
 }
 
 uint64_t TenantAggregate::version(std::string_view state_bytes) const {

@@ -1,8 +1,12 @@
-// The tenant decider (domain/tenant) behind the processor's Aggregate interface.
+// A tenant's stream behind the processor's Aggregate interface: its lifecycle
+// (domain/tenant) and its billing (domain/billing/account) share the stream, its
+// sequence and one cached state, so a billing decision can move the lifecycle (a
+// plan change, a suspension for non-payment) in the same atomic step.
 #pragma once
 
 #include "commands/aggregate.h"
 #include "domain/tenant/tenant.h"
+#include "tenantry/v1/billing.pb.h"
 
 namespace tenantry::commands {
 
@@ -19,9 +23,14 @@ class TenantAggregate final : public Aggregate {
   std::vector<NameUse> names_claimed(const v1::CommandEnvelope& command) const override;
   std::vector<NameUse> names_released(const LoadedState& before, const v1::EventEnvelope& event) const override;
 
-  // State bytes <-> the decider's state (exposed for the read side and tests).
+  // State bytes <-> the deciders' states (exposed for the read side and tests).
   static domain::tenant::TenantState decode_state(std::string_view state);
-  static std::string encode_state(const domain::tenant::TenantState& state);
+  static v1::BillingStateSnapshot decode_billing(std::string_view state);
+  static std::string encode_state(const domain::tenant::TenantState& state,
+                                  const v1::BillingStateSnapshot& billing = {});
+  // One event applied to both parts (the lifecycle counts every event into the version).
+  static void evolve_parts(domain::tenant::TenantState& state, v1::BillingStateSnapshot& billing,
+                           const v1::EventEnvelope& event);
 };
 
 }  // namespace tenantry::commands

@@ -79,6 +79,24 @@ std::vector<FieldError> check_plan(const PlanVersion& plan) {
     auto model_errors = check_model(price.model, at);
     errors.insert(errors.end(), model_errors.begin(), model_errors.end());
   }
+  const auto& retries = plan.dunning.retry_after_hours;
+  if (retries.size() > kRetriesMax) errors.push_back({"dunning.retry_after_hours", "at most 16 retries"});
+  for (size_t i = 0; i < retries.size(); ++i) {
+    if (retries[i] < 1 || retries[i] > 24 * 366 || (i > 0 && retries[i] <= retries[i - 1])) {
+      errors.push_back({"dunning.retry_after_hours[" + std::to_string(i) + "]",
+                        "hours after the first failure: ascending, 1 to 8784"});
+      break;
+    }
+  }
+  const uint32_t attempts = static_cast<uint32_t>(retries.size()) + 1;
+  if (plan.dunning.degrade_after_failures < 1 || plan.dunning.degrade_after_failures > attempts) {
+    errors.push_back({"dunning.degrade_after_failures", "must be 1 to the number of attempts (retries + 1)"});
+  }
+  if (plan.dunning.suspend_after_failures < plan.dunning.degrade_after_failures ||
+      plan.dunning.suspend_after_failures > attempts) {
+    errors.push_back({"dunning.suspend_after_failures",
+                      "must be from degrade_after_failures to the number of attempts (retries + 1)"});
+  }
   if (plan.features.size() > kPlanFeaturesMax) errors.push_back({"features", "at most 64 entries"});
   for (const auto& [key, value] : plan.features) {
     if (key.empty() || key.size() > kFeatureKeyMax || !made_of(key, "_.-")) {

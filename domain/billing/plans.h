@@ -34,6 +34,20 @@ struct MeterCharge {
   bool operator==(const MeterCharge&) const = default;
 };
 
+// What happens when an invoice is not paid (the dunning path): the charge is retried
+// at these hours after the first failure; after `degrade_after_failures` failed
+// attempts (the first included) service degrades (reads work, writes are refused),
+// after `suspend_after_failures` the tenant is suspended, and when the last retry
+// fails the subscription is canceled. Default: 8 retries over 14 days.
+inline constexpr size_t kRetriesMax = 16;
+struct DunningPolicy {
+  std::vector<uint32_t> retry_after_hours = {24, 48, 72, 120, 168, 216, 288, 336};
+  uint32_t degrade_after_failures = 3;
+  uint32_t suspend_after_failures = 6;
+
+  bool operator==(const DunningPolicy&) const = default;
+};
+
 struct PlanVersion {
   std::string plan_id;    // [a-z0-9_-]{1,64}: "free", "pro", "acme-custom"
   uint32_t version = 1;   // 1, 2, ... per plan_id
@@ -47,6 +61,7 @@ struct PlanVersion {
   // settings spell them) and feature switches ("feature.sso" -> "on"). The plans'
   // default quotas stay in domain/usage/quotas.cpp.
   std::map<std::string, std::string> features;
+  DunningPolicy dunning;
 
   bool operator==(const PlanVersion&) const = default;
 };
