@@ -3,9 +3,6 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <random>
 #include <sstream>
 
@@ -86,21 +83,6 @@ std::string payload_of(const v1::QuotaAlert& alert) {
 }
 
 }  // namespace
-
-std::string signature(const std::string& secret, int64_t timestamp_s, const std::string& body) {
-  const std::string message = std::to_string(timestamp_s) + "." + body;
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(message.data()),
-       message.size(), mac, &length);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[mac[i] >> 4];
-    out += kHex[mac[i] & 15];
-  }
-  return out;
-}
 
 AlertWebhooks::AlertWebhooks(log::EventLog& log, store::RocksStore& store, std::function<int64_t()> now_us,
                              WebhookOptions options)
@@ -236,8 +218,7 @@ log::Result<int> AlertWebhooks::deliver_due() {
     ++attempted;
     const int64_t timestamp_s = now_us_() / 1000000;
     auto answer = http::post(options_.url,
-                             {{"Tenantry-Signature", "t=" + std::to_string(timestamp_s) + ",v1=" +
-                                                         signature(options_.secret, timestamp_s, delivery->payload)},
+                             {{kSignatureHeader, signature_header({options_.secret}, timestamp_s, delivery->payload)},
                               {"Tenantry-Delivery", delivery->id}},
                              delivery->payload, "application/json", options_.timeout);
     ++delivery->attempts;

@@ -23,6 +23,7 @@
 
 #include "connectors/log/accepted_reader.h"
 #include "connectors/store/rocks_store.h"
+#include "connectors/webhooks/signature.h"
 
 namespace tenantry::webhooks {
 
@@ -48,9 +49,6 @@ struct Delivery {
   std::string last_error;
   int64_t next_attempt_us = 0;
 };
-
-// HMAC-SHA256 of "<timestamp>.<body>" as lower-case hex: what the signature header carries.
-std::string signature(const std::string& secret, int64_t timestamp_s, const std::string& body);
 
 class AlertWebhooks {
  public:
