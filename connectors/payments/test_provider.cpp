@@ -49,9 +49,13 @@ std::string sequence_key(int64_t sequence) {
   return key;
 }
 
-// The method's length first, so no (method, invoice) pair shares a key with another.
-std::string attempts_key(const std::string& payment_method, const std::string& invoice_id) {
+// Lengths first, so no (tenant, method, invoice) shares a key with another: invoice
+// ids are unique within a tenant only.
+std::string attempts_key(const std::string& tenant_id, const std::string& payment_method,
+                         const std::string& invoice_id) {
   std::string key(1, 'a');
+  put_be(key, tenant_id.size(), 4);
+  key += tenant_id;
   put_be(key, payment_method.size(), 4);
   return key + payment_method + invoice_id;
 }
@@ -163,7 +167,7 @@ ChargeOutcome TestPaymentProvider::charge(const ChargeRequest& request) {
                                              "\" (pm_ok, pm_decline, pm_decline_<N>_then_ok)"));
     }
     auto batch = store_.batch();
-    const std::string attempts_at = attempts_key(request.payment_method, request.invoice_id);
+    const std::string attempts_at = attempts_key(request.tenant_id, request.payment_method, request.invoice_id);
     auto attempts_stored = batch.get(kTestProviderFamily, attempts_at);
     auto count_stored = batch.get(kTestProviderFamily, kCountKey);
     if (!attempts_stored) return std::unexpected(unavailable("test provider store: " + attempts_stored.error().message));

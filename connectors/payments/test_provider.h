@@ -14,7 +14,7 @@
 // State (store family kTestProviderFamily):
 //   'c' idempotency key                    -> the charge (JSON: request and result)
 //   's' sequence (8 bytes BE)              -> idempotency key, charges in order
-//   'a' len(method) (4 BE) method invoice  -> charges so far of that method on that invoice (8 BE)
+//   'a' len(tenant) tenant len(method) method invoice (lengths 4 BE) -> charges so far of that method on that tenant's invoice (8 BE)
 //   'n'                                    -> charges so far (8 BE); payment ids are pay_test_<n>
 #pragma once
 

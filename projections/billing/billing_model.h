@@ -1,0 +1,79 @@
+// The billing read model: each tenant's billing state (the account decider's own
+// evolve, so read and write sides agree), its invoices as documents, and the due
+// indexes the billing saga works from. Revenue figures (MRR, ARR, churn) are read
+// from it.
+//
+// Keys (store family "billing"):
+//   's' tenant                          -> BillingStateSnapshot
+//   'v' tenant                          -> the tenant's last sequence seen, any event (8 bytes)
+//   'i' tenant 0x00 invoice id          -> InvoiceDocument
+//   'c' end (8, sortable) tenant        -> ""   open periods by their end: closes due
+//   'p' at (8, sortable) tenant 0x00 id -> ""   payments due (first attempt or retry)
+//   't' tenant                          -> ""   tenants on a test clock
+//   'x' month "YYYY-MM" tenant          -> ""   cancellations per month (churn)
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "connectors/store/rocks_store.h"
+#include "projections/read_model.h"
+#include "tenantry/v1/billing.pb.h"
+
+namespace tenantry::projections {
+
+inline constexpr const char* kBillingFamily = "billing";
+
+class BillingModel : public ReadModel {
+ public:
+  std::string name() const override { return kBillingFamily; }
+  log::Result<void> apply(const log::AcceptedRecord& event, store::StoreBatch& batch) override;
+};
+
+struct PaymentDue {
+  int64_t at_us = 0;
+  std::string tenant_id;
+  std::string invoice_id;
+};
+
+struct CloseDue {
+  int64_t end_us = 0;
+  std::string tenant_id;
+};
+
+struct Revenue {
+  std::string currency;
+  int64_t mrr_minor = 0;  // monthly recurring: base fees of live subscriptions, a year's fee / 12
+  int64_t arr_minor = 0;  // 12 x MRR
+  int64_t subscriptions = 0;
+};
+
+struct Churn {
+  std::string month;  // "2024-08"
+  int64_t canceled = 0;
+};
+
+class BillingQueries {
+ public:
+  explicit BillingQueries(store::RocksStore& store) : store_(store) {}
+
+  log::Result<std::optional<v1::BillingStateSnapshot>> state(const std::string& tenant_id);
+  log::Result<uint64_t> sequence(const std::string& tenant_id);
+  log::Result<std::optional<v1::InvoiceDocument>> invoice(const std::string& tenant_id, const std::string& invoice_id);
+  // A tenant's invoices in number order, from after `after_id` ("" from the first).
+  log::Result<std::vector<v1::InvoiceDocument>> invoices(const std::string& tenant_id, const std::string& after_id,
+                                                         size_t limit);
+  // Due at or before `until_us`, earliest first; `tenant_id` "" for every tenant.
+  log::Result<std::vector<CloseDue>> closes_due(int64_t until_us, size_t limit, const std::string& tenant_id = "");
+  log::Result<std::vector<PaymentDue>> payments_due(int64_t until_us, size_t limit, const std::string& tenant_id = "");
+  log::Result<std::vector<std::string>> test_clock_tenants(size_t limit);
+  log::Result<std::vector<Revenue>> revenue();
+  log::Result<std::vector<Churn>> churn();
+
+ private:
+  store::RocksStore& store_;
+};
+
+}  // namespace tenantry::projections
