@@ -1,7 +1,6 @@
 #include "domain/billing/account.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <optional>
 
 #include "domain/billing/invoice.h"
@@ -19,6 +18,13 @@ using Events = std::vector<AccountEvent>;
 using Decided = std::expected<Events, DomainError>;
 
 constexpr int64_t kMicrosecondsPerHour = int64_t{3600} * kMicrosecondsPerSecond;
+
+// At least six digits, zero-padded: 42 -> "000042".
+std::string six_digits(uint64_t number) {
+  std::string digits = std::to_string(number);
+  if (digits.size() < 6) digits.insert(0, 6 - digits.size(), '0');
+  return digits;
+}
 
 std::unexpected<DomainError> refuse(std::string_view type, std::string message, std::vector<FieldError> fields = {}) {
   return std::unexpected(make_error(type, std::move(message), std::move(fields)));
@@ -396,9 +402,7 @@ Decided close_period(const v1::CloseBillingPeriod& command, const v1::BillingSta
   auto* f = finalized.mutable_invoice_finalized();
   f->set_invoice_id(id);
   f->set_number(number);
-  char digits[32];
-  std::snprintf(digits, sizeof digits, "%06llu", static_cast<unsigned long long>(number));
-  f->set_display_number((tenant.slug.empty() ? std::string("INV") : tenant.slug) + "-" + digits);
+  f->set_display_number((tenant.slug.empty() ? std::string("INV") : tenant.slug) + "-" + six_digits(number));
   f->set_due_at_us(*t);
   for (const auto& entry : invoice_entries(*invoice, id)) *f->add_entries() = entry_to_wire(entry);
   f->set_paid(invoice->total_minor == 0);
@@ -901,11 +905,7 @@ void evolve(v1::BillingStateSnapshot& state, const v1::BillingEvent& event) {
   }
 }
 
-std::string invoice_id(uint64_t number) {
-  char text[32];
-  std::snprintf(text, sizeof text, "in_%06llu", static_cast<unsigned long long>(number));
-  return text;
-}
+std::string invoice_id(uint64_t number) { return "in_" + six_digits(number); }
 
 const v1::InvoiceState* find_invoice(const v1::BillingStateSnapshot& state, std::string_view id) {
   for (const auto& invoice : state.invoices()) {
