@@ -8,6 +8,8 @@
 #include "commands/command_processor.h"
 #include "connectors/webhooks/alert_webhooks.h"
 #include "projections/tenant_directory/tenant_directory.h"
+#include "connectors/payments/test_provider.h"
+#include "projections/billing/billing_model.h"
 #include "projections/usage/storage_meter.h"
 #include "projections/usage/usage_model.h"
 
@@ -26,6 +28,8 @@ log::Result<std::unique_ptr<store::RocksStore>> open_local_state(const Config& c
   families.push_back(projections::kUsageFamily);
   families.push_back(projections::kStorageFamily);
   families.push_back(webhooks::kWebhooksFamily);
+  families.push_back(projections::kBillingFamily);
+  families.push_back(payments::kTestProviderFamily);
   return store::RocksStore::open({dir.string(), families});
 }
 

@@ -1,3 +1,4 @@
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <csignal>
@@ -20,7 +21,11 @@
 #include "connectors/http/http_server.h"
 #include "connectors/http/outbound.h"
 #include "connectors/store/rocks_store.h"
+#include "connectors/payments/http_provider.h"
+#include "connectors/payments/test_provider.h"
+#include "domain/billing/account.h"
 #include "gateway/api_keys_api.h"
+#include "gateway/billing_api.h"
 #include "gateway/audit_api.h"
 #include "gateway/request_guard.h"
 #include "gateway/tenants_api.h"
@@ -29,8 +34,10 @@
 #include "tenantry/v1/usage.pb.h"
 #include "projections/usage/storage_meter.h"
 #include "projections/usage/usage_model.h"
+#include "projections/billing/billing_model.h"
 #include "projections/projection_runner.h"
 #include "projections/tenant_directory/tenant_directory.h"
+#include "sagas/billing_cycle.h"
 #include "sagas/tenant_deletion.h"
 
 namespace tenantry::app {
@@ -69,6 +76,11 @@ std::vector<OptionSpec> serve_specs() {
       {"usage-max-age-days", "oldest usage event accepted, in days before its ingestion", "35", OptionKind::integer, {},
        1, 3650},
       {"alerts-webhook-url", "where quota alerts are POSTed as signed webhooks (https, or http to loopback)", ""},
+      {"payment-provider", "who charges invoices: the built-in test provider (outcome by payment method token) or "
+                           "a provider over signed HTTP", "test", OptionKind::choice, {"test", "http"}},
+      {"payment-provider-url", "the HTTP provider's charge URL (https, or http to loopback)", ""},
+      {"payment-provider-secret", "HMAC-SHA256 key charges to the HTTP provider are signed with", ""},
+      {"payment-webhook-secret", "HMAC-SHA256 key the provider's result webhooks are signed with (empty: refused)", ""},
       {"alerts-webhook-secret", "HMAC-SHA256 key the alert webhooks are signed with (at least 16 bytes)", ""},
       {"alerts-webhook-max-attempts", "delivery attempts before an alert goes to the dead-letter list", "8",
        OptionKind::integer, {}, 1, 100},
@@ -187,6 +199,49 @@ int run_serve(const std::vector<std::string>& args) {
   auto storage_publisher = std::make_unique<projections::StoragePublisher>(
       **log, **store, [&clock] { return clock.now_us(); }, std::chrono::seconds(config->integer("storage-meter-interval-s")));
   storage_publisher->start();
+
+  // Billing: the read model the saga and the API work from, and who charges invoices.
+  projections::BillingModel billing_model;
+  projections::BillingQueries billing_queries(**store);
+  auto billing_runner = std::make_unique<projections::ProjectionRunner>(**log, **store, billing_model);
+  if (auto started = billing_runner->start(); !started) {
+    std::fprintf(stderr, "tenantry serve: cannot start the billing projection: %s\n", started.error().message.c_str());
+    return 1;
+  }
+  std::unique_ptr<payments::PaymentProvider> payment_provider;
+  if (config->text("payment-provider") == "http") {
+    auto opened = payments::HttpPaymentProvider::open(
+        {config->text("payment-provider-url"), config->text("payment-provider-secret")}, clock);
+    if (!opened) {
+      std::fprintf(stderr, "tenantry serve: option --payment-provider-url: %s\n", opened.error().c_str());
+      return 2;
+    }
+    payment_provider = std::move(*opened);
+  } else {
+    payment_provider = std::make_unique<payments::TestPaymentProvider>(**store);
+  }
+  // A period's usage per meter a plan prices: the metering read model's hourly totals.
+  sagas::UsageSource billing_usage = [&usage_queries](const std::string& tenant_id,
+                                                      const std::vector<std::string>& meters,
+                                                      const domain::billing::Period& period)
+      -> log::Result<std::map<std::string, v1::MeterUsage>> {
+    std::map<std::string, v1::MeterUsage> out;
+    for (const auto& meter : meters) {
+      projections::UsageQuery query;
+      query.tenant_id = tenant_id;
+      query.meter = meter;
+      query.window = domain::usage::Window::hour;
+      query.from_us = period.start_us;
+      query.to_us = period.end_us;
+      auto result = usage_queries.query(query);
+      if (!result) {
+        if (result.error().code == log::ErrorCode::invalid_argument) continue;  // a meter not defined here
+        return std::unexpected(result.error());
+      }
+      out[meter].set_units(static_cast<int64_t>(std::llround(result->total)));
+    }
+    return out;
+  };
 
   // Quota alerts out as signed webhooks.
   webhooks::WebhookOptions webhook_options;
@@ -343,14 +398,19 @@ int run_serve(const std::vector<std::string>& args) {
   deletion_options.interval = std::chrono::milliseconds(config->integer("saga-interval-ms"));
   auto deletion_saga = std::make_unique<sagas::TenantDeletionSaga>(directory, *client, clock, deletion_options);
   deletion_saga->start();
+  sagas::BillingSagaOptions billing_options;
+  billing_options.interval = std::chrono::milliseconds(config->integer("saga-interval-ms"));
+  auto billing_saga = std::make_unique<sagas::BillingSaga>(billing_queries, *client, *payment_provider, clock,
+                                                           billing_usage, billing_options);
+  billing_saga->start();
 
   std::vector<http::Route> routes = {
       {"GET", "/healthz", [](const http::HttpRequest&) { return json(200, R"({"status":"ok"})"); }},
       {"GET", "/readyz",
-       [&processor, &directory_runner, &merkle_runner, &activity_runners, &usage_runner,
-        &storage_runner](const http::HttpRequest&) {
+       [&processor, &directory_runner, &merkle_runner, &activity_runners, &usage_runner, &storage_runner,
+        &billing_runner](const http::HttpRequest&) {
          bool failed = processor->failure() || directory_runner->failure() || merkle_runner->failure() ||
-                       usage_runner->failure() || storage_runner->failure();
+                       usage_runner->failure() || storage_runner->failure() || billing_runner->failure();
          for (const auto& runner : activity_runners) failed = failed || runner->failure();
          if (failed) {
            return json(503, R"({"status":"not_ready","reason":"a worker stopped; see the log"})");
@@ -363,6 +423,7 @@ int run_serve(const std::vector<std::string>& args) {
   std::unique_ptr<gateway::UsageApiDeps> usage_api;
   std::unique_ptr<gateway::RequestGuard> guard;
   std::unique_ptr<gateway::WebhooksApiDeps> webhooks_api;
+  std::unique_ptr<gateway::BillingApiDeps> billing_api;
   if (api) {
     for (auto& route : gateway::tenant_routes(*api)) routes.push_back(std::move(route));
     for (auto& route : gateway::api_key_routes(*api)) routes.push_back(std::move(route));
@@ -378,6 +439,15 @@ int run_serve(const std::vector<std::string>& args) {
     for (auto& route : gateway::usage_routes(*usage_api)) routes.push_back(std::move(route));
     webhooks_api = std::make_unique<gateway::WebhooksApiDeps>(gateway::WebhooksApiDeps{*api, *alert_webhooks});
     for (auto& route : gateway::webhook_routes(*webhooks_api)) routes.push_back(std::move(route));
+    billing_api = std::make_unique<gateway::BillingApiDeps>(gateway::BillingApiDeps{
+        *api, billing_queries, billing_saga.get(), billing_usage,
+        [&store](const std::string& tenant_id) {
+          std::map<std::string, int64_t> used;
+          if (auto bytes = projections::stored_bytes(**store, tenant_id)) used["storage_bytes"] = *bytes;
+          return used;
+        },
+        config->text("payment-webhook-secret")});
+    for (auto& route : gateway::billing_routes(*billing_api)) routes.push_back(std::move(route));
     // Every request of a tenant's own principal passes its quotas first.
     gateway::GuardOptions guard_options;
     guard_options.worker_threads = static_cast<int>(config->integer("http-threads"));
@@ -406,6 +476,11 @@ int run_serve(const std::vector<std::string>& args) {
     guard->set_storage_reader([&store](const std::string& tenant_id) {
       auto bytes = projections::stored_bytes(**store, tenant_id);
       return bytes ? *bytes : int64_t{0};
+    });
+    guard->set_billing_reader([&billing_queries](const std::string& tenant_id) -> std::string {
+      auto state = billing_queries.state(tenant_id);
+      if (!state || !*state || domain::billing::writes_allowed((*state)->status())) return "";
+      return "the subscription is degraded for non-payment: reads work, writes wait for the open invoice to be paid";
     });
     for (auto& route : routes) {
       if (route.path.starts_with("/v1/") || route.path.starts_with("/t/")) route.handler = guard->wrap(route.handler);
@@ -448,11 +523,13 @@ int run_serve(const std::vector<std::string>& args) {
   guard.reset();      // its last metering is written
   alert_webhooks.reset();
   deletion_saga.reset();
+  billing_saga.reset();
   checkpoints.reset();
   client.reset();
   processor.reset();
   names->reset();  // the batch in hand is appended or not at all; leaves the group
   directory_runner.reset();
+  billing_runner.reset();
   merkle_runner.reset();
   storage_publisher.reset();
   storage_runner.reset();

@@ -29,6 +29,14 @@ const GcraLimit kThrottled{60, 60 * kSecondUs, 0};
 // Never read (INT64_MIN), or read a cache period ago; no overflow on the sentinel.
 bool stale(int64_t read_at_us, int64_t now_us) { return read_at_us == INT64_MIN || now_us - read_at_us >= kUsageCacheUs; }
 
+// The tenant's billing endpoints: open to a degraded tenant, so that it can pay.
+bool settles_debt(const std::string& path) {
+  for (const char* part : {"/subscription", "/payment-method", "/invoices", "/test-clock", "/credits"}) {
+    if (path.find(part) != std::string::npos) return true;
+  }
+  return false;
+}
+
 int64_t ceil_seconds(int64_t us) { return us <= 0 ? 0 : (us + kSecondUs - 1) / kSecondUs; }
 
 std::string random_node_id() {
@@ -68,6 +76,8 @@ struct RequestGuard::TenantState {
   std::vector<RuleUsage> rule_usage;
   int64_t storage_read_at_us = INT64_MIN;
   int64_t storage_bytes = 0;
+  int64_t billing_read_at_us = INT64_MIN;
+  std::string billing_block;  // why writes are refused for non-payment ("" when they are not)
   std::unordered_set<std::string> fired;  // alert ids raised by this node
   // Self-metering since the last flush.
   int64_t calls = 0;
@@ -317,6 +327,23 @@ Admission RequestGuard::decide(TenantState& state, const http::HttpRequest& requ
       refuse("quota_exceeded", "the tenant's API calls per month are used up", "api_calls_per_month",
              domain::usage::next_window(Window::month, month) - local_now);
       return admission;
+    }
+
+    // A subscription degraded for non-payment: reads go on, writes answer 402, except
+    // billing's own (what settles the debt).
+    const bool write = request.method != "GET" && request.method != "HEAD";
+    if (billing_ && write && !settles_debt(request.path)) {
+      if (stale(state.billing_read_at_us, now_us)) {
+        state.billing_block = billing_(principal.tenant_id);
+        state.billing_read_at_us = now_us;
+      }
+      if (!state.billing_block.empty()) {
+        admission.allowed = false;
+        admission.refusal = http::error_response(request, 402, "payment_required", state.billing_block,
+                                                 {{"subscription", state.billing_block}});
+        admission.add_headers(admission.refusal);
+        return admission;
+      }
     }
 
     // Stored bytes: reads go on, writes stop at the quota.

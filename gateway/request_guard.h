@@ -8,6 +8,7 @@
 //   - requests in flight at once, and the tenant's share of the worker pool;
 //   - custom rules on any meter (block, throttle or alert);
 //   - stored bytes: writes refused (507) at the storage quota;
+//   - a subscription degraded for non-payment: writes refused (402), but for billing's own;
 //   - threshold alerts (default 80% and 100%), once per window per threshold.
 // Refused requests consume no quota. Platform principals are not a tenant's usage and
 // pass unmetered.
@@ -108,6 +109,12 @@ class RequestGuard {
     storage_ = std::move(reader);
   }
 
+  // Where the reason writes are refused for non-payment is read (cached a second per
+  // tenant; "" when they are not): a degraded subscription answers writes 402.
+  void set_billing_reader(std::function<std::string(const std::string& tenant_id)> reader) {
+    billing_ = std::move(reader);
+  }
+
   // Starts and stops the self-metering flush; flush() writes what is counted now.
   void start();
   void stop();
@@ -131,6 +138,7 @@ class RequestGuard {
   clock::TimeZones& zones_;
   UsageReader usage_;
   std::function<int64_t(const std::string&)> storage_;
+  std::function<std::string(const std::string&)> billing_;
   std::function<void(const QuotaAlert&)> on_alert_;
   GuardOptions options_;
   std::array<std::unique_ptr<Stripe>, 64> stripes_;

@@ -1,0 +1,196 @@
+// The billing API over a real socket against `tenantry serve`: a subscription on a test
+// clock (periods close, the test provider declines then pays, dunning degrades writes
+// to 402 and a payment restores them), invoices as JSON and HTML, the preview of a plan
+// change, revenue for analysts, the provider's signed webhooks, and bad input.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <ctime>
+
+#include "connectors/payments/payment_webhooks.h"
+#include "gateway/api_client.h"
+#include "gateway/serve_fixture.h"
+#include "http/jwt_test_support.h"
+#include "test_support.h"
+
+using namespace std::chrono_literals;
+using tenantry::testing::ApiClient;
+using tenantry::testing::data_of;
+using tenantry::testing::Reply;
+
+namespace {
+
+const std::string kSecret = "billing-api-test-secret-of-at-least-32-bytes";
+const std::string kWebhookSecret = "payment-webhook-secret-for-tests";
+
+std::string token(const std::string& subject, const std::string& role, const std::string& tenant = {}) {
+  return tenantry::testing::jwt::bearer_hs256(kSecret, subject, "[\"" + role + "\"]", tenant);
+}
+
+std::string registration(const std::string& id) {
+  return R"({"id":")" + id + R"(","slug":")" + id + R"(","displayName":")" + id +
+         R"(","plan":"free","isolationTier":"shared","region":"eu-west-1","adminContact":{"name":"A","email":"a@example.com"}})";
+}
+
+std::string status_of(const Reply& reply) { return data_of(reply)->getObject("subscription")->getValue<std::string>("status"); }
+
+Reply advance(ApiClient& api, const std::string& bearer, const std::string& to) {
+  auto reply = api.call("POST", "/v1/tenants/acme/test-clock/advance", bearer, R"({"to":")" + to + R"("})");
+  INFO(reply.text);
+  REQUIRE(reply.status == 200);
+  return reply;
+}
+
+Reply webhook(ApiClient& api, const tenantry::payments::PaymentWebhook& event, const std::string& secret) {
+  const std::string body = tenantry::payments::encode_payment_webhook(event);
+  const std::string signature =
+      tenantry::payments::sign_payment_webhook(body, {secret}, static_cast<int64_t>(std::time(nullptr)));
+  return api.call("POST", "/v1/billing/webhooks/payments", "", body, {{"Tenantry-Signature", signature}});
+}
+
+}  // namespace
+
+TEST_CASE("billing API: a subscription on a test clock, dunning to 402 and back, invoices, webhooks",
+          "[gateway][billing][serve]") {
+  tenantry::testing::ServeFixture serve(
+      "embedded", {"--jwt-hs256-secret", kSecret, "--payment-webhook-secret", kWebhookSecret, "--saga-interval-ms", "100"});
+  ApiClient api{serve.port()};
+  const std::string admin = token("root", "platform_admin");
+  REQUIRE(api.call("POST", "/v1/tenants", admin, registration("acme")).status == 201);
+  REQUIRE(api.call("POST", "/v1/tenants", admin, registration("globex")).status == 201);
+  api.until("/v1/tenants/globex", admin, [](const Reply& r) { return r.status == 200; });
+  const std::string owner = token("acme-owner", "tenant_admin", "acme");
+  const std::string stranger = token("globex-owner", "tenant_admin", "globex");
+
+  auto attached = api.call("POST", "/v1/tenants/acme/test-clock", owner, R"({"now":"2025-01-01T00:00:00Z"})");
+  INFO(attached.text);
+  REQUIRE(attached.status == 201);
+  auto started = api.call("POST", "/v1/tenant/subscription", owner,
+                          R"({"plan":"pro","trial":false,"proration":"day","paymentMethod":"pm_decline_1_then_ok"})",
+                          {{"X-Tenant-ID", "acme"}});
+  INFO(started.text);
+  REQUIRE(started.status == 201);
+  // The entitlement moved with the subscription, in the same step.
+  api.until("/v1/tenants/acme", admin, [](const Reply& r) {
+    return r.status == 200 && data_of(r)->getValue<std::string>("plan") == "pro";
+  });
+
+  SECTION("bad input is refused and changes nothing") {
+    auto again = api.call("POST", "/v1/tenants/acme/subscription", owner, R"({"plan":"basic","trial":false})");
+    CHECK(again.status == 409);
+    CHECK(tenantry::testing::error_type(again) == "already_exists");
+    auto unknown = api.call("PATCH", "/v1/tenants/acme/subscription", owner, R"({"plan":"platinum"})");
+    CHECK(unknown.status == 400);
+    CHECK(tenantry::testing::first_field(unknown) == "plan");
+    auto typed = api.call("POST", "/v1/tenants/acme/subscription", owner, R"({"plan":"pro","trial":"no"})");
+    CHECK(typed.status == 400);
+    CHECK(tenantry::testing::first_field(typed) == "trial");
+    auto custom = api.call("PATCH", "/v1/tenants/acme/subscription", owner,
+                           R"({"customPlan":{"planId":"mine","currency":"USD","baseFee":"1","interval":"month"}})");
+    CHECK(custom.status == 400);
+    CHECK(tenantry::testing::first_field(custom) == "customPlan");
+    auto odd_currency = api.call("PATCH", "/v1/tenants/acme/subscription", admin,
+                                 R"({"customPlan":{"planId":"euro","name":"Euro","currency":"XYZ","baseFee":"1","interval":"month"}})");
+    CHECK(odd_currency.status == 422);
+    CHECK(tenantry::testing::first_field(odd_currency) == "plan.currency");
+    auto backwards = api.call("POST", "/v1/tenants/acme/test-clock/advance", owner, R"({"to":"2024-06-01T00:00:00Z"})");
+    CHECK(backwards.status == 422);
+    CHECK(tenantry::testing::first_field(backwards) == "to_us");
+    auto foreign = api.call("GET", "/v1/tenants/acme/invoices", stranger);
+    CHECK(foreign.status == 403);
+    auto sub = api.call("GET", "/v1/tenants/acme/subscription", owner);
+    REQUIRE(sub.status == 200);
+    CHECK(data_of(sub)->getObject("plan")->getValue<std::string>("id") == "pro");
+  }
+
+  SECTION("periods close, the provider declines once then pays; invoices as JSON and HTML") {
+    auto first = advance(api, owner, "2025-02-01T12:00:00Z");
+    CHECK(data_of(first)->getValue<int>("periodsClosed") == 1);
+    CHECK(data_of(first)->getValue<int>("paymentsDeclined") == 1);
+    CHECK(status_of(first) == "past_due");
+    auto invoices = api.call("GET", "/v1/tenants/acme/invoices", owner);
+    REQUIRE(invoices.status == 200);
+    auto list = data_of(invoices)->getArray("invoices");
+    REQUIRE(list->size() == 1);
+    CHECK(list->getObject(0)->getValue<int64_t>("totalMinor") == 9900);
+    CHECK(list->getObject(0)->getValue<std::string>("status") == "open");
+
+    auto retried = advance(api, owner, "2025-02-03T00:00:00Z");
+    CHECK(data_of(retried)->getValue<int>("paymentsSucceeded") == 1);
+    CHECK(status_of(retried) == "active");
+    auto invoice = api.call("GET", "/v1/tenants/acme/invoices/in_000001", owner);
+    REQUIRE(invoice.status == 200);
+    CHECK(data_of(invoice)->getValue<std::string>("status") == "paid");
+    CHECK(data_of(invoice)->getValue<std::string>("displayNumber") == "acme-000001");
+    auto html = api.call("GET", "/v1/tenants/acme/invoices/in_000001?format=html", owner);
+    REQUIRE(html.status == 200);
+    CHECK(html.content_type.starts_with("text/html"));
+    CHECK(html.text.find("Invoice acme-000001") != std::string::npos);
+    CHECK(html.text.find("99.00") != std::string::npos);
+    CHECK(api.call("GET", "/v1/tenants/acme/invoices/in_000042", owner).status == 404);
+
+    // An upgrade priced before it is made: the unused time back, the remaining charged.
+    auto preview = api.call("GET", "/v1/tenants/acme/invoices/preview?plan=enterprise", owner);
+    INFO(preview.text);
+    REQUIRE(preview.status == 200);
+    auto lines = data_of(preview)->getArray("lines");
+    REQUIRE(lines->size() >= 3);
+    CHECK(lines->getObject(1)->getValue<std::string>("kind") == "unused_time");
+    CHECK(lines->getObject(2)->getValue<std::string>("kind") == "remaining_time");
+
+    // The provider's webhooks: a forged one is refused, an unknown invoice is not
+    // found, a duplicate of a recorded payment changes nothing.
+    tenantry::payments::PaymentWebhook event;
+    event.event_id = "evt_1";
+    event.type = tenantry::payments::kPaymentSucceeded;
+    event.idempotency_key = "acme:in_000001:2";
+    event.tenant_id = "acme";
+    event.invoice_id = "in_000001";
+    event.amount_minor = 9900;
+    event.currency = "USD";
+    auto payments = data_of(invoice)->getArray("payments");
+    REQUIRE(payments->size() == 1);
+    event.payment_id = payments->getObject(0)->getValue<std::string>("paymentId");
+    auto forged = webhook(api, event, "not-the-secret");
+    CHECK(forged.status == 401);
+    CHECK(tenantry::testing::error_type(forged) == "invalid_signature");
+    auto lost = event;
+    lost.event_id = "evt_2";
+    lost.invoice_id = "in_000099";
+    CHECK(webhook(api, lost, kWebhookSecret).status == 404);
+    for (int i = 0; i < 2; ++i) CHECK(webhook(api, event, kWebhookSecret).status == 200);
+    auto after = api.call("GET", "/v1/tenants/acme/invoices/in_000001", owner);
+    CHECK(data_of(after)->getValue<int64_t>("paidMinor") == 9900);
+    CHECK(data_of(after)->getArray("payments")->size() == 1);
+    auto sub = api.call("GET", "/v1/tenants/acme/subscription", owner);
+    CHECK(data_of(sub)->getValue<int64_t>("receivableMinor") == 0);
+    CHECK(data_of(sub)->getValue<int64_t>("creditBalanceMinor") == 0);  // nothing counted twice
+  }
+
+  SECTION("three failed attempts degrade the tenant: writes answer 402 until it pays") {
+    REQUIRE(api.call("PUT", "/v1/tenants/acme/payment-method", owner, R"({"paymentMethod":"pm_decline"})").status == 200);
+    advance(api, owner, "2025-02-03T00:00:00Z");  // January's invoice: declined, retried, declined
+    auto degraded = advance(api, owner, "2025-02-03T12:00:00Z");
+    CHECK(status_of(degraded) == "degraded");
+    api.until("/v1/tenants/acme", owner, [&](const Reply&) {
+      return api.call("PATCH", "/v1/tenants/acme", owner, R"({"displayName":"Acme Inc"})").status == 402;
+    });
+    auto refused = api.call("PATCH", "/v1/tenants/acme", owner, R"({"displayName":"Acme Inc"})");
+    CHECK(tenantry::testing::error_type(refused) == "payment_required");
+    CHECK(api.call("GET", "/v1/tenants/acme", owner).status == 200);  // reads work
+    // Paying is a write that stays open.
+    REQUIRE(api.call("PUT", "/v1/tenants/acme/payment-method", owner, R"({"paymentMethod":"pm_ok"})").status == 200);
+    auto paid = advance(api, owner, "2025-02-05T00:00:00Z");
+    CHECK(status_of(paid) == "active");
+    api.until("/v1/tenants/acme", owner, [&](const Reply&) {
+      return api.call("PATCH", "/v1/tenants/acme", owner, R"({"displayName":"Acme Inc"})").status == 200;
+    });
+    auto revenue = api.call("GET", "/v1/billing/revenue", token("ann", "analyst"));
+    REQUIRE(revenue.status == 200);
+    auto rows = data_of(revenue)->getArray("revenue");
+    REQUIRE(rows->size() == 1);
+    CHECK(rows->getObject(0)->getValue<int64_t>("mrrMinor") == 9900);
+    CHECK(rows->getObject(0)->getValue<int64_t>("arrMinor") == 118800);
+    CHECK(api.call("GET", "/v1/billing/revenue", owner).status == 403);
+  }
+}
