@@ -556,11 +556,15 @@ HttpResponse revenue(BillingApiDeps& deps, const HttpRequest& request) {
 // The provider's result webhook, into RecordPayment (a repeated event id is the same
 // command id: the processor answers it with its first reply, so nothing happens twice).
 HttpResponse payment_webhook(BillingApiDeps& deps, const HttpRequest& request) {
+  auto header = request.headers.find("tenantry-signature");
+  if (header == request.headers.end()) {
+    return http::error_response(request, 401, "invalid_signature", "the Tenantry-Signature header is missing",
+                                {{"Tenantry-Signature", "required"}});
+  }
   if (deps.payment_webhook_secret.empty()) {
     return http::error_response(request, 503, "not_configured", "payment webhooks are not configured");
   }
-  auto header = request.headers.find("tenantry-signature");
-  auto webhook = payments::verify_payment_webhook(header == request.headers.end() ? "" : header->second, request.body,
+  auto webhook = payments::verify_payment_webhook(header->second, request.body,
                                                   deps.payment_webhook_secret, deps.gateway.now_us() / 1'000'000);
   if (!webhook) {
     const int status = webhook.error().type == "malformed_webhook" ? 400 : 401;
@@ -653,7 +657,8 @@ std::vector<http::Route> billing_routes(BillingApiDeps& deps) {
       {"GET", "/v1/billing/revenue", bind(revenue), "MRR and ARR per currency, cancellations per month",
        {"platform_admin", "operator", "analyst"}},
       {"POST", "/v1/billing/webhooks/payments", bind(payment_webhook),
-       "The payment provider's signed result webhook (Tenantry-Signature)", {}},
+       "The payment provider's signed result webhook: the caller is proven by its Tenantry-Signature",
+       {"payment_provider"}},
   };
   struct Scoped {
     const char* method;
