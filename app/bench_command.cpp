@@ -483,7 +483,8 @@ int run_bench(const std::vector<std::string>& args) {
                "  log        log engines beside raw RocksDB and raw librdkafka\n"
                "  commands   the command processor beside the raw log append rate\n"
                "  audit      log verification, replay and Merkle proofs beside the raw read of the same log\n"
-               "  usage      usage ingestion, lag and the quota check beside raw RocksDB write batches\n",
+               "  usage      usage ingestion, lag and the quota check beside raw RocksDB write batches\n"
+               "  billing    a period close and settling for every tenant beside the raw log append\n",
                args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
   }
@@ -492,6 +493,7 @@ int run_bench(const std::vector<std::string>& args) {
   if (args[0] == "commands") return run_bench_commands(rest);
   if (args[0] == "audit") return run_bench_audit(rest);
   if (args[0] == "usage") return run_bench_usage(rest);
+  if (args[0] == "billing") return run_bench_billing(rest);
   std::fprintf(stderr, "tenantry bench: unknown benchmark '%s'\n", args[0].c_str());
   return 2;
 }

@@ -11,6 +11,7 @@ int run_serve(const std::vector<std::string>& args);
 int run_devbroker(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
 int run_bench_usage(const std::vector<std::string>& args);
+int run_bench_billing(const std::vector<std::string>& args);
 int run_projections(const std::vector<std::string>& args);
 int run_audit(const std::vector<std::string>& args);
 

@@ -15,6 +15,7 @@ constexpr const char* kUsage =
     "  bench commands  measure the command processor beside the raw log (JSON)\n"
     "  bench audit     measure log verification, replay and proofs beside the raw read (JSON)\n"
     "  bench usage     measure usage ingestion and the quota check beside raw RocksDB (JSON)\n"
+    "  bench billing   measure a period close and settling for every tenant beside the raw log (JSON)\n"
     "  projections rebuild NAME  rebuild a read model from the events topic\n"
     "  audit verify|prove|checkpoint|keygen|check  verify the log; Merkle proofs, signed checkpoints\n\n"
     "`tenantry <command> --help` lists every option of a command.\n";

@@ -151,12 +151,22 @@ log::Result<BillingPass> BillingSaga::run_once() {
 
 log::Result<BillingPass> BillingSaga::run_realtime() {
   std::lock_guard run(run_mutex_);
-  BillingPass pass;
   const int64_t now = clock_.now_us();
+  // Periods that have ended, then the payments due. An invoice a close drafts now is
+  // charged by the next pass, once the read model has it.
+  auto pass = close_due(now);
+  if (!pass) return pass;
+  auto charged = charge_due(now);
+  if (!charged) return charged;
+  charged->closed = pass->closed;
+  charged->refused += pass->refused;
+  return charged;
+}
+
+log::Result<BillingPass> BillingSaga::close_due(int64_t now_us) {
+  BillingPass pass;
   std::vector<std::future<log::Result<v1::CommandReply>>> replies;
-  // Periods that have ended, then the payments due: many tenants at once. An invoice a
-  // close drafts now is charged by the next pass, once the read model has it.
-  auto closes = queries_.closes_due(now, options_.batch);
+  auto closes = queries_.closes_due(now_us, options_.batch);
   if (!closes) return std::unexpected(closes.error());
   for (const auto& due : *closes) {
     auto state = queries_.state(due.tenant_id);
@@ -167,8 +177,13 @@ log::Result<BillingPass> BillingSaga::run_realtime() {
     replies.push_back(client_.submit(*command));
   }
   if (auto settled = settle(replies, pass, pass.closed); !settled) return std::unexpected(settled.error());
+  return pass;
+}
 
-  auto payments = queries_.payments_due(now, options_.batch);
+log::Result<BillingPass> BillingSaga::charge_due(int64_t now_us) {
+  BillingPass pass;
+  std::vector<std::future<log::Result<v1::CommandReply>>> replies;
+  auto payments = queries_.payments_due(now_us, options_.batch);
   if (!payments) return std::unexpected(payments.error());
   int64_t recorded = 0;
   for (const auto& due : *payments) {

@@ -67,6 +67,11 @@ class BillingSaga {
   log::Result<BillingPass> run_once();
   // One tenant, everything due by its billing time, in time order.
   log::Result<BillingPass> run_tenant(const std::string& tenant_id);
+  // The two halves of a pass over real-time tenants, for tools and benchmarks: every
+  // period ended by `now_us` closed (replies awaited), every payment due charged and
+  // recorded. Tenants on a test clock are left to run_tenant.
+  log::Result<BillingPass> close_due(int64_t now_us);
+  log::Result<BillingPass> charge_due(int64_t now_us);
   void start();
   void stop();
 
