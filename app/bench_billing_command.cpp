@@ -58,6 +58,7 @@ int run_bench_billing(const std::vector<std::string>& args) {
   Poco::JSON::Object::Ptr run = new Poco::JSON::Object;
   run->set("invoices", f.invoices);
   run->set("seconds", round_to(f.close_seconds, 0.001));
+  run->set("seconds_to_last_reply", round_to(f.replied_seconds, 0.001));
   run->set("invoices_per_second", static_cast<int64_t>(f.invoices_per_second));
   run->set("records_appended", f.close_records);
   run->set("records_per_second", static_cast<int64_t>(f.close_records_per_second));

@@ -377,7 +377,7 @@ HttpResponse preview_invoice(BillingApiDeps& deps, const HttpRequest& request) {
   }
   if (!errors.empty()) return http::error_response(request, 400, "validation_error", "invalid parameters", errors);
   billing::PreviewInput input;
-  auto period_plan = billing::plan_from_wire(state.period_plan(), "");
+  auto period_plan = billing::plan_from_wire(billing::period_plan(state), "");
   if (!period_plan) return http::error_response(request, 500, "internal", "the stored plan cannot be read");
   input.plan = *period_plan;
   input.anchor = billing::anchor_from_wire(state.anchor());

@@ -240,6 +240,7 @@ BillingFigures bench_billing(const BillingBenchOptions& options, std::string* er
     *error = closed.error().message;
     return figures;
   }
+  figures.replied_seconds = seconds_since(close_start);
   if (!wait_caught_up(runner, error)) return figures;
   figures.close_seconds = seconds_since(close_start);
   figures.invoices = closed->closed;

@@ -20,6 +20,7 @@ struct BillingBenchOptions {
 struct BillingFigures {
   int64_t invoices = 0;
   double close_seconds = 0;           // first close sent -> every invoice in the read model
+  double replied_seconds = 0;         // first close sent -> every close's reply (the write side alone)
   double invoices_per_second = 0;
   int64_t close_records = 0;          // events and replies the invoice run appended
   double close_records_per_second = 0;

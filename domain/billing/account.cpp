@@ -327,7 +327,7 @@ std::map<std::string, Usage> frozen_usage(const google::protobuf::Map<std::strin
 std::expected<Invoice, DomainError> period_invoice(const v1::BillingStateSnapshot& state,
                                                    std::map<std::string, Usage> usage) {
   InvoiceInput input;
-  input.plan = stored_plan(state.period_plan());
+  input.plan = stored_plan(period_plan(state));
   input.period = period_from_wire(state.period());
   input.proration = stored_proration(state.proration()).value_or(ProrationUnit::second);
   input.usage = std::move(usage);
@@ -372,11 +372,11 @@ Decided close_period(const v1::CloseBillingPeriod& command, const v1::BillingSta
   auto invoice = period_invoice(state, usage);
   if (!invoice) return std::unexpected(invoice.error());
 
-  const PlanVersion plan = stored_plan(state.plan());
+  const Interval interval = interval_from(state.plan().interval()).value_or(Interval::month);
   const bool ends = state.status() == v1::SUBSCRIPTION_STATUS_CANCELED || state.cancel_at_period_end();
   std::optional<Period> next;
   if (!ends) {
-    auto following = next_period(anchor_from_wire(state.anchor()), plan.interval, period);
+    auto following = next_period(anchor_from_wire(state.anchor()), interval, period);
     if (!following) return std::unexpected(following.error());
     next = *following;
   }
@@ -768,7 +768,7 @@ void evolve(v1::BillingStateSnapshot& state, const v1::BillingEvent& event) {
     case v1::BillingEvent::kSubscriptionStarted: {
       const auto& e = event.subscription_started();
       *state.mutable_plan() = e.plan();
-      *state.mutable_period_plan() = e.plan();
+      state.clear_period_plan();
       state.set_started_at_us(e.started_at_us());
       state.set_trial_end_us(e.trial_end_us());
       *state.mutable_anchor() = e.anchor();
@@ -785,12 +785,14 @@ void evolve(v1::BillingStateSnapshot& state, const v1::BillingEvent& event) {
     }
     case v1::BillingEvent::kSubscriptionPlanChanged: {
       const auto& e = event.subscription_plan_changed();
-      *state.mutable_plan() = e.plan();
       if (e.prorated()) {
+        // The period began on the plan in effect before its first change.
+        if (!state.has_period_plan()) *state.mutable_period_plan() = state.plan();
         *state.add_changes() = e;
       } else if (state.changes_size() == 0) {
-        *state.mutable_period_plan() = e.plan();
+        state.clear_period_plan();  // the new plan from the period's start
       }
+      *state.mutable_plan() = e.plan();
       state.clear_scheduled_plan();
       break;
     }
@@ -823,7 +825,7 @@ void evolve(v1::BillingStateSnapshot& state, const v1::BillingEvent& event) {
       } else {
         state.clear_period();
       }
-      *state.mutable_period_plan() = state.plan();
+      state.clear_period_plan();  // the next period starts on the current plan
       state.clear_changes();
       state.set_canceled_at_us(0);
       break;
@@ -903,6 +905,10 @@ void evolve(v1::BillingStateSnapshot& state, const v1::BillingEvent& event) {
     case v1::BillingEvent::kTestClockAdvanced: state.set_test_clock_us(event.test_clock_advanced().to_us()); break;
     case v1::BillingEvent::EVENT_NOT_SET: break;
   }
+}
+
+const v1::PlanSpec& period_plan(const v1::BillingStateSnapshot& state) {
+  return state.has_period_plan() ? state.period_plan() : state.plan();
 }
 
 std::string invoice_id(uint64_t number) { return "in_" + six_digits(number); }

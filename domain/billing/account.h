@@ -69,6 +69,8 @@ void evolve(v1::BillingStateSnapshot& state, const v1::BillingEvent& event);
 // ---- Reading the state ----
 
 std::string invoice_id(uint64_t number);
+// The plan the open period began on (the state keeps it only once it differs from plan).
+const v1::PlanSpec& period_plan(const v1::BillingStateSnapshot& state);
 const v1::InvoiceState* find_invoice(const v1::BillingStateSnapshot& state, std::string_view invoice_id);
 // What the invoice still needs to be paid (0 unless open or uncollectible).
 int64_t amount_due_minor(const v1::InvoiceState& invoice);

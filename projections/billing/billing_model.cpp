@@ -35,17 +35,20 @@ std::string payment_key(int64_t at_us, const std::string& tenant, const std::str
 }
 
 template <typename Message>
-log::Result<std::optional<Message>> read(store::StoreBatch& batch, const std::string& key) {
-  auto stored = batch.get(kBillingFamily, key);
+log::Result<Message*> staged(store::StoreBatch& batch, std::unordered_map<std::string, Message>& cache,
+                             const std::string& cache_key, const std::string& store_key) {
+  auto it = cache.find(cache_key);
+  if (it != cache.end()) return &it->second;
+  auto stored = batch.get(kBillingFamily, store_key);
   if (!stored) return std::unexpected(stored.error());
-  if (!*stored) return std::optional<Message>();
-  Message message;
-  message.ParseFromString(**stored);
-  return std::optional<Message>(std::move(message));
+  Message& message = cache[cache_key];
+  if (*stored) message.ParseFromString(**stored);
+  return &message;
 }
 
 // The invoice document after one event, and its payment-due key kept in step.
-log::Result<void> update_invoice(store::StoreBatch& batch, const std::string& tenant, const v1::BillingEvent& event,
+log::Result<void> update_invoice(store::StoreBatch& batch, std::unordered_map<std::string, v1::InvoiceDocument>& cache,
+                                 const std::string& tenant, const v1::BillingEvent& event,
                                  const v1::BillingStateSnapshot& state) {
   std::string id;
   switch (event.event_case()) {
@@ -58,9 +61,9 @@ log::Result<void> update_invoice(store::StoreBatch& batch, const std::string& te
     default: return {};
   }
   const std::string key = invoice_key(tenant, id);
-  auto found = read<v1::InvoiceDocument>(batch, key);
+  auto found = staged(batch, cache, key, key);
   if (!found) return std::unexpected(found.error());
-  v1::InvoiceDocument doc = found->value_or(v1::InvoiceDocument{});
+  v1::InvoiceDocument& doc = **found;
   doc.set_tenant_id(tenant);
   if (doc.next_attempt_at_us() != 0) batch.erase(kBillingFamily, payment_key(doc.next_attempt_at_us(), tenant, id));
   doc.set_next_attempt_at_us(0);
@@ -96,13 +99,32 @@ log::Result<void> update_invoice(store::StoreBatch& batch, const std::string& te
     doc.set_next_attempt(0);
   }
   if (doc.next_attempt_at_us() != 0) batch.put(kBillingFamily, payment_key(doc.next_attempt_at_us(), tenant, id), "");
-  batch.put(kBillingFamily, key, doc.SerializeAsString());
   return {};
 }
 
 std::string month_of(int64_t at_us) { return domain::billing::format_date(at_us).substr(0, 7); }
 
 }  // namespace
+
+BillingModel::Pending& BillingModel::pending(int32_t partition) {
+  std::lock_guard lock(pending_mutex_);
+  return pending_[partition];
+}
+
+void BillingModel::begin_batch(int32_t partition) {
+  Pending& held = pending(partition);
+  held.states.clear();
+  held.invoices.clear();
+}
+
+log::Result<void> BillingModel::finish_batch(int32_t partition, store::StoreBatch& batch) {
+  Pending& held = pending(partition);
+  for (const auto& [tenant, state] : held.states) batch.put(kBillingFamily, state_key(tenant), state.SerializeAsString());
+  for (const auto& [key, doc] : held.invoices) batch.put(kBillingFamily, key, doc.SerializeAsString());
+  held.states.clear();
+  held.invoices.clear();
+  return {};
+}
 
 log::Result<void> BillingModel::apply(const log::AcceptedRecord& record, store::StoreBatch& batch) {
   const auto& envelope = record.envelope;
@@ -119,9 +141,10 @@ log::Result<void> BillingModel::apply(const log::AcceptedRecord& record, store::
           domain::WireRead::ok) {
     return {};
   }
-  auto found = read<v1::BillingStateSnapshot>(batch, state_key(tenant));
+  Pending& cache = pending(record.record.partition);
+  auto found = staged(batch, cache.states, tenant, state_key(tenant));
   if (!found) return std::unexpected(found.error());
-  v1::BillingStateSnapshot state = found->value_or(v1::BillingStateSnapshot{});
+  v1::BillingStateSnapshot& state = **found;
   const int64_t old_end = state.period().end_us();
   domain::billing::evolve(state, event);
   if (state.period().end_us() != old_end) {
@@ -132,9 +155,7 @@ log::Result<void> BillingModel::apply(const log::AcceptedRecord& record, store::
   if (event.has_subscription_canceled()) {
     batch.put(kBillingFamily, "x" + month_of(event.subscription_canceled().at_us()) + tenant, "");
   }
-  if (auto updated = update_invoice(batch, tenant, event, state); !updated) return updated;
-  batch.put(kBillingFamily, state_key(tenant), state.SerializeAsString());
-  return {};
+  return update_invoice(batch, cache.invoices, tenant, event, state);
 }
 
 log::Result<std::optional<v1::BillingStateSnapshot>> BillingQueries::state(const std::string& tenant_id) {

@@ -14,7 +14,10 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -26,10 +29,24 @@ namespace tenantry::projections {
 
 inline constexpr const char* kBillingFamily = "billing";
 
+// A batch keeps each tenant's state and each invoice document it touches decoded, and
+// writes them once at its end (a period's close is several events of one tenant).
 class BillingModel : public ReadModel {
  public:
   std::string name() const override { return kBillingFamily; }
   log::Result<void> apply(const log::AcceptedRecord& event, store::StoreBatch& batch) override;
+  void begin_batch(int32_t partition) override;
+  log::Result<void> finish_batch(int32_t partition, store::StoreBatch& batch) override;
+
+ private:
+  struct Pending {
+    std::unordered_map<std::string, v1::BillingStateSnapshot> states;  // by tenant
+    std::unordered_map<std::string, v1::InvoiceDocument> invoices;     // by store key
+  };
+  Pending& pending(int32_t partition);
+
+  std::mutex pending_mutex_;  // guards the map, not a partition's entry (its thread's own)
+  std::map<int32_t, Pending> pending_;
 };
 
 struct PaymentDue {
