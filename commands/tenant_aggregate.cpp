@@ -169,7 +169,8 @@ Outcome decide_billing(const v1::CommandEnvelope& envelope, const TenantState& s
     return std::unexpected(unreadable(envelope));
   }
   const domain::billing::TenantView tenant{state.exists, state.status, state.plan, state.slug};
-  auto decided = domain::billing::decide(command, billing, tenant, domain::billing::Context{context.now_us});
+  auto decided =
+      domain::billing::decide(command, billing, tenant, domain::billing::Context{context.now_us, envelope.tenant_id()});
   if (!decided) return std::unexpected(rejection_of(decided.error()));
   std::vector<EventOut> events;
   events.reserve(decided->size());

@@ -154,8 +154,18 @@ std::string escaped(std::string_view text) {
   return out;
 }
 
-// The plan a request names: a built-in plan id, or (platform roles) a full custom plan.
-std::expected<v1::PlanSpec, FieldDetail> requested_plan(const Poco::JSON::Object::Ptr& body,
+// A plan id's latest version: the catalog's published one, else the built-in one.
+std::expected<std::optional<v1::PlanSpec>, std::string> catalog_plan(BillingApiDeps& deps, const std::string& id) {
+  auto published = deps.billing.latest_plan(id);
+  if (!published) return std::unexpected(published.error().message);
+  if (*published) return *published;
+  if (auto builtin = billing::builtin_plan(id)) return std::optional<v1::PlanSpec>(billing::plan_to_wire(*builtin));
+  return std::optional<v1::PlanSpec>();
+}
+
+// The plan a request names: a catalog plan id (its latest version), or (platform
+// roles) a full custom plan.
+std::expected<v1::PlanSpec, FieldDetail> requested_plan(BillingApiDeps& deps, const Poco::JSON::Object::Ptr& body,
                                                         const http::auth::Principal& principal) {
   if (body->has("customPlan")) {
     if (!principal.is_platform()) return std::unexpected(FieldDetail{"customPlan", "only platform roles set custom plans"});
@@ -178,9 +188,10 @@ std::expected<v1::PlanSpec, FieldDetail> requested_plan(const Poco::JSON::Object
     return std::unexpected(FieldDetail{"plan", "is required: free, basic, pro or enterprise"});
   }
   const std::string id = body->getValue<std::string>("plan");
-  auto plan = billing::builtin_plan(id);
-  if (!plan) return std::unexpected(FieldDetail{"plan", "unknown plan \"" + id.substr(0, 64) + "\": free, basic, pro or enterprise"});
-  return billing::plan_to_wire(*plan);
+  auto plan = catalog_plan(deps, id);
+  if (!plan) return std::unexpected(FieldDetail{"plan", "the catalog cannot be read: " + plan.error()});
+  if (!*plan) return std::unexpected(FieldDetail{"plan", "unknown plan \"" + id.substr(0, 64) + "\": see GET /v1/plans"});
+  return **plan;
 }
 
 std::optional<int64_t> integer(const Poco::JSON::Object::Ptr& body, const std::string& name,
@@ -235,7 +246,7 @@ HttpResponse start_subscription(BillingApiDeps& deps, const HttpRequest& request
   if (!body) return body.error();
   std::vector<FieldDetail> errors;
   v1::StartSubscription start;
-  if (auto plan = requested_plan(*body, access->principal)) *start.mutable_plan() = *plan;
+  if (auto plan = requested_plan(deps, *body, access->principal)) *start.mutable_plan() = *plan;
   else errors.push_back(plan.error());
   if (auto trial = flag(*body, "trial", errors)) start.set_skip_trial(!*trial);
   if (auto proration = text(*body, "proration", "proration", errors)) start.set_proration(*proration);
@@ -261,7 +272,7 @@ HttpResponse change_subscription(BillingApiDeps& deps, const HttpRequest& reques
   if (!body) return body.error();
   std::vector<FieldDetail> errors;
   v1::ChangeSubscriptionPlan change;
-  if (auto plan = requested_plan(*body, access->principal)) *change.mutable_plan() = *plan;
+  if (auto plan = requested_plan(deps, *body, access->principal)) *change.mutable_plan() = *plan;
   else errors.push_back(plan.error());
   if (auto at_once = flag(*body, "atOnce", errors)) change.set_at_once(*at_once);
   if (!errors.empty()) return bad_request(request, std::move(errors));
@@ -512,14 +523,72 @@ HttpResponse advance_clock(BillingApiDeps& deps, const HttpRequest& request) {
 HttpResponse list_plans(BillingApiDeps& deps, const HttpRequest& request) {
   auto principal = authenticate(deps.gateway, request);
   if (!principal) return principal.error();
+  auto published = deps.billing.published_plans();
+  if (!published) return http::error_response(request, 503, "unavailable", published.error().message);
+  std::map<std::string, v1::PlanSpec> latest;
+  for (const auto& plan : billing::builtin_plans()) latest[plan.plan_id] = billing::plan_to_wire(plan);
+  for (auto& spec : *published) latest[spec.plan_id()] = std::move(spec);
   std::string data = "{\"plans\":[";
   bool first = true;
-  for (const auto& plan : billing::builtin_plans()) {
-    data += (first ? "" : ",") + proto_json(billing::plan_to_wire(plan));
+  for (const auto& [id, spec] : latest) {
+    data += (first ? "" : ",") + proto_json(spec);
     first = false;
   }
   data += "]}";
-  return http::ok_response(request, 200, "the plan catalog", data);
+  return http::ok_response(request, 200, "the plan catalog: each plan's latest version", data);
+}
+
+HttpResponse get_plan(BillingApiDeps& deps, const HttpRequest& request) {
+  auto principal = authenticate(deps.gateway, request);
+  if (!principal) return principal.error();
+  const std::string id = request.path_params.at("plan");
+  std::vector<FieldDetail> errors;
+  std::optional<uint32_t> version;
+  for (const auto& [name, value] : query_pairs(request.query, errors)) {
+    if (name == "version" && !value.empty() && value.size() <= 9 &&
+        value.find_first_not_of("0123456789") == std::string::npos && std::stoul(value) >= 1) {
+      version = static_cast<uint32_t>(std::stoul(value));
+    } else {
+      errors.push_back({name, name == "version" ? "a version, 1 or more" : "unknown parameter (version)"});
+    }
+  }
+  if (!errors.empty()) return http::error_response(request, 400, "validation_error", "invalid parameters", errors);
+  std::optional<v1::PlanSpec> found;
+  if (version) {
+    auto stored = deps.billing.plan_version(id, *version);
+    if (!stored) return http::error_response(request, 503, "unavailable", stored.error().message);
+    found = *stored;
+    if (!found && *version == 1) {
+      if (auto builtin = billing::builtin_plan(id)) found = billing::plan_to_wire(*builtin);
+    }
+  } else {
+    auto latest = catalog_plan(deps, id);
+    if (!latest) return http::error_response(request, 503, "unavailable", latest.error());
+    found = *latest;
+  }
+  if (!found) return http::error_response(request, 404, "not_found", "no such plan or version", {{"plan", "unknown"}});
+  return http::ok_response(request, 200, "the plan", proto_json(*found));
+}
+
+// A new plan, or the next version of one: subscriptions started or moved from now on
+// get it; existing ones keep the version they have.
+HttpResponse publish_plan(BillingApiDeps& deps, const HttpRequest& request) {
+  auto principal = authenticate(deps.gateway, request);
+  if (!principal) return principal.error();
+  if (auto denied = authorize(request, *principal, kPlatformWriters, "", false)) return *denied;
+  if (!principal->is_platform()) return http::error_response(request, 403, "forbidden", "for platform roles only");
+  v1::PlanSpec spec;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  if (auto parsed = google::protobuf::util::JsonStringToMessage(request.body, &spec, options); !parsed.ok()) {
+    return http::error_response(request, 400, "validation_error",
+                                "the body is not a plan: " + std::string(parsed.message().substr(0, 200)),
+                                {{"body", "a plan: planId, name, currency, baseFee, interval, trialDays, charges, features"}});
+  }
+  v1::PublishPlanVersion publish;
+  *publish.mutable_plan() = spec;
+  return run_command(deps.gateway, request, command_for(billing::kCatalogStream, publish), *principal, 201,
+                     "plan version published");
 }
 
 HttpResponse revenue(BillingApiDeps& deps, const HttpRequest& request) {
@@ -653,7 +722,10 @@ std::vector<http::Route> billing_routes(BillingApiDeps& deps) {
   const std::vector<std::string> admins = {"platform_admin", "operator", "tenant_admin"};
   const std::vector<std::string> platform = {"platform_admin", "operator"};
   std::vector<http::Route> routes = {
-      {"GET", "/v1/plans", bind(list_plans), "The plan catalog (built-in plans)", readers},
+      {"GET", "/v1/plans", bind(list_plans), "The plan catalog: each plan's latest version", readers},
+      {"POST", "/v1/plans", bind(publish_plan),
+       "Publish a plan, or its next version (a price change reaches new and moved subscriptions only)", platform},
+      {"GET", "/v1/plans/{plan}", bind(get_plan), "A plan's latest version, or ?version=N", readers},
       {"GET", "/v1/billing/revenue", bind(revenue), "MRR and ARR per currency, cancellations per month",
        {"platform_admin", "operator", "analyst"}},
       {"POST", "/v1/billing/webhooks/payments", bind(payment_webhook),

@@ -672,6 +672,43 @@ Decided advance_clock(const v1::AdvanceTestClock& command, const v1::BillingStat
   return events;
 }
 
+// ---- the catalog ----
+
+Decided publish_plan(const v1::PublishPlanVersion& command, const v1::BillingStateSnapshot& catalog) {
+  auto proposed = plan_from_wire([&] {
+    v1::PlanSpec spec = command.plan();
+    if (spec.version() == 0) spec.set_version(1);  // assigned below
+    return spec;
+  }(), "plan");
+  if (!proposed) return std::unexpected(proposed.error());
+  std::optional<PlanVersion> current;
+  if (auto it = catalog.catalog().find(proposed->plan_id); it != catalog.catalog().end()) {
+    current = stored_plan(it->second);
+  } else {
+    current = builtin_plan(proposed->plan_id);
+  }
+  PlanVersion published = *proposed;
+  if (current) {
+    auto next = next_version(*current, *proposed);
+    if (!next) {
+      DomainError error = next.error();
+      for (auto& field : error.fields) field.field = field.field == "plan" ? "plan" : "plan." + field.field;
+      return std::unexpected(std::move(error));
+    }
+    published = std::move(*next);
+  } else {
+    if (static_cast<size_t>(catalog.catalog_size()) >= kCatalogPlansMax) {
+      return refuse(error_type::limit_exceeded, "the catalog holds at most 1000 plans");
+    }
+    published.version = 1;
+  }
+  Events events;
+  v1::BillingEvent event;
+  *event.mutable_plan_version_published()->mutable_plan() = plan_to_wire(published);
+  events.emplace_back(std::move(event));
+  return events;
+}
+
 Decided single(v1::BillingEvent event) {
   Events events;
   events.emplace_back(std::move(event));
@@ -722,6 +759,12 @@ void prune(v1::BillingStateSnapshot& state) {
 std::expected<std::vector<AccountEvent>, DomainError> decide(const v1::BillingCommand& command,
                                                              const v1::BillingStateSnapshot& state,
                                                              const TenantView& tenant, const Context& context) {
+  const bool catalog = context.stream_id == kCatalogStream;
+  if (command.has_publish_plan_version() != catalog) {
+    return refuse(error_type::invalid_transition, catalog ? "the catalog stream takes only plan versions"
+                                                          : "plan versions are published on the catalog stream");
+  }
+  if (catalog) return publish_plan(command.publish_plan_version(), state);
   if (!tenant.exists) return refuse(error_type::not_found, "the tenant does not exist");
   if (tenant.status == v1::TENANT_STATUS_DELETED) return refuse(error_type::invalid_transition, "the tenant is deleted");
   const bool winding_down = tenant.status == v1::TENANT_STATUS_PENDING_DELETION;
@@ -758,6 +801,7 @@ std::expected<std::vector<AccountEvent>, DomainError> decide(const v1::BillingCo
     case v1::BillingCommand::kGrantCredit: return grant_credit(command.grant_credit(), state, context);
     case v1::BillingCommand::kAttachTestClock: return attach_clock(command.attach_test_clock(), state);
     case v1::BillingCommand::kAdvanceTestClock: return advance_clock(command.advance_test_clock(), state);
+    case v1::BillingCommand::kPublishPlanVersion:  // handled above
     case v1::BillingCommand::COMMAND_NOT_SET: break;
   }
   return refuse(error_type::validation_error, "the command is empty", {{"command", "is required"}});
@@ -903,6 +947,11 @@ void evolve(v1::BillingStateSnapshot& state, const v1::BillingEvent& event) {
     case v1::BillingEvent::kCreditGranted: post(state, event.credit_granted().entries()); break;
     case v1::BillingEvent::kTestClockAttached: state.set_test_clock_us(event.test_clock_attached().now_us()); break;
     case v1::BillingEvent::kTestClockAdvanced: state.set_test_clock_us(event.test_clock_advanced().to_us()); break;
+    case v1::BillingEvent::kPlanVersionPublished: {
+      const auto& plan = event.plan_version_published().plan();
+      (*state.mutable_catalog())[plan.plan_id()] = plan;
+      break;
+    }
     case v1::BillingEvent::EVENT_NOT_SET: break;
   }
 }

@@ -20,6 +20,10 @@
 //   retry failed; the invoice is uncollectible). A payment settling the last
 //   failing invoice restores active (and reactivates a tenant billing suspended).
 //
+// The plan catalog is the same decider on the stream kCatalogStream: PublishPlanVersion
+// makes the next version of a plan (built-in plans are version 1 until one is
+// published), by plans.h's next_version rules.
+//
 // Invoices: a period's close freezes its usage, drafts the invoice
 // (domain/billing/invoice) and finalises it with the next number (sequential per
 // tenant from 1, never reused: a voided invoice keeps its number) and its ledger
@@ -40,6 +44,9 @@
 namespace tenantry::domain::billing {
 
 inline constexpr size_t kSettledInvoicesKept = 24;
+// The plan catalog's stream: not a tenant ('@' is outside the ids clients may name).
+inline constexpr const char* kCatalogStream = "@catalog";
+inline constexpr size_t kCatalogPlansMax = 1000;
 inline constexpr size_t kPaymentMethodMax = 128;
 inline constexpr size_t kReasonMax = 500;
 // A test clock moves at most this far in one advance (ten years).
@@ -55,6 +62,7 @@ struct TenantView {
 
 struct Context {
   int64_t now_us = 0;
+  std::string stream_id;  // the tenant id, or kCatalogStream
 };
 
 using AccountEvent = std::variant<v1::BillingEvent, v1::TenantEvent>;

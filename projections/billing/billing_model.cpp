@@ -102,6 +102,13 @@ log::Result<void> update_invoice(store::StoreBatch& batch, std::unordered_map<st
   return {};
 }
 
+std::string plan_history_key(const std::string& plan_id, uint32_t version) {
+  std::string key = "H" + plan_id;
+  key.push_back('\0');
+  put_be(key, version, 4);
+  return key;
+}
+
 std::string month_of(int64_t at_us) { return domain::billing::format_date(at_us).substr(0, 7); }
 
 }  // namespace
@@ -152,6 +159,12 @@ log::Result<void> BillingModel::apply(const log::AcceptedRecord& record, store::
     if (state.period().end_us() != 0) batch.put(kBillingFamily, close_key(state.period().end_us(), tenant), "");
   }
   if (event.has_test_clock_attached()) batch.put(kBillingFamily, "t" + tenant, "");
+  if (event.has_plan_version_published()) {
+    const auto& plan = event.plan_version_published().plan();
+    const std::string spec = plan.SerializeAsString();
+    batch.put(kBillingFamily, "P" + plan.plan_id(), spec);
+    batch.put(kBillingFamily, plan_history_key(plan.plan_id(), plan.version()), spec);
+  }
   if (event.has_subscription_canceled()) {
     batch.put(kBillingFamily, "x" + month_of(event.subscription_canceled().at_us()) + tenant, "");
   }
@@ -233,6 +246,37 @@ log::Result<std::vector<std::string>> BillingQueries::test_clock_tenants(size_t 
   std::vector<std::string> out;
   auto scanned = store_.scan(kBillingFamily, "t", "", limit, [&](std::string_view key, std::string_view) {
     out.emplace_back(key.substr(1));
+    return true;
+  });
+  if (!scanned) return std::unexpected(scanned.error());
+  return out;
+}
+
+namespace {
+log::Result<std::optional<v1::PlanSpec>> read_plan(store::RocksStore& store, const std::string& key) {
+  auto stored = store.get(kBillingFamily, key);
+  if (!stored) return std::unexpected(stored.error());
+  if (!*stored) return std::optional<v1::PlanSpec>();
+  v1::PlanSpec spec;
+  spec.ParseFromString(**stored);
+  return std::optional<v1::PlanSpec>(std::move(spec));
+}
+}  // namespace
+
+log::Result<std::optional<v1::PlanSpec>> BillingQueries::latest_plan(const std::string& plan_id) {
+  return read_plan(store_, "P" + plan_id);
+}
+
+log::Result<std::optional<v1::PlanSpec>> BillingQueries::plan_version(const std::string& plan_id, uint32_t version) {
+  return read_plan(store_, plan_history_key(plan_id, version));
+}
+
+log::Result<std::vector<v1::PlanSpec>> BillingQueries::published_plans() {
+  std::vector<v1::PlanSpec> out;
+  auto scanned = store_.scan(kBillingFamily, "P", "", SIZE_MAX, [&](std::string_view, std::string_view value) {
+    v1::PlanSpec spec;
+    spec.ParseFromArray(value.data(), static_cast<int>(value.size()));
+    out.push_back(std::move(spec));
     return true;
   });
   if (!scanned) return std::unexpected(scanned.error());

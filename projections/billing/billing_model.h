@@ -11,6 +11,8 @@
 //   'p' at (8, sortable) tenant 0x00 id -> ""   payments due (first attempt or retry)
 //   't' tenant                          -> ""   tenants on a test clock
 //   'x' month "YYYY-MM" tenant          -> ""   cancellations per month (churn)
+//   'P' plan id                         -> PlanSpec, the catalog's latest version
+//   'H' plan id 0x00 version (4)        -> PlanSpec, every published version
 #pragma once
 
 #include <functional>
@@ -86,6 +88,10 @@ class BillingQueries {
   log::Result<std::vector<CloseDue>> closes_due(int64_t until_us, size_t limit, const std::string& tenant_id = "");
   log::Result<std::vector<PaymentDue>> payments_due(int64_t until_us, size_t limit, const std::string& tenant_id = "");
   log::Result<std::vector<std::string>> test_clock_tenants(size_t limit);
+  // Published plan versions (built-in plans are not here until one is published).
+  log::Result<std::optional<v1::PlanSpec>> latest_plan(const std::string& plan_id);
+  log::Result<std::optional<v1::PlanSpec>> plan_version(const std::string& plan_id, uint32_t version);
+  log::Result<std::vector<v1::PlanSpec>> published_plans();
   log::Result<std::vector<Revenue>> revenue();
   log::Result<std::vector<Churn>> churn();
 

@@ -25,7 +25,7 @@ int64_t decode(std::string_view in) {
 
 log::Result<void> StorageModel::apply(const log::AcceptedRecord& event, store::StoreBatch& batch) {
   const std::string& tenant = event.envelope.tenant_id();
-  if (tenant.empty()) return {};
+  if (tenant.empty() || tenant.front() == '@') return {};  // platform streams (the plan catalog) hold no tenant's data
   auto stored = batch.get(kStorageFamily, tenant);
   if (!stored) return std::unexpected(stored.error());
   const int64_t bytes = (*stored ? decode(**stored) : 0) + static_cast<int64_t>(event.record.value.size());

@@ -420,3 +420,35 @@ TEST_CASE("billing account: test clocks move forwards only, and bound what comma
   REQUIRE_FALSE(back.has_value());
   CHECK(back.error().fields.at(0).field == "to_us");
 }
+
+TEST_CASE("billing catalog: published versions follow the version rules; subscriptions keep theirs", "[domain][billing]") {
+  v1::BillingStateSnapshot catalog;
+  const TenantView none{};
+  const Context on_catalog{at(2024, 1, 1), kCatalogStream};
+  auto publish = [&](const PlanVersion& plan) {
+    v1::BillingCommand command;
+    *command.mutable_publish_plan_version()->mutable_plan() = plan_to_wire(plan);
+    return decide(command, catalog, none, on_catalog);
+  };
+  PlanVersion pro = *builtin_plan("pro");
+  pro.base_fee = d("129");
+  auto published = publish(pro);
+  REQUIRE(published.has_value());
+  const auto& event = std::get<v1::BillingEvent>(published->at(0));
+  CHECK(event.plan_version_published().plan().version() == 2);  // the built-in one is version 1
+  evolve(catalog, event);
+  CHECK(publish(pro).error().fields.at(0).field == "plan");  // nothing changed
+  pro.currency = "EUR";
+  CHECK(publish(pro).error().fields.at(0).field == "plan.currency");
+  PlanVersion fresh = monthly("team", "15");
+  auto first = publish(fresh);
+  REQUIRE(first.has_value());
+  CHECK(std::get<v1::BillingEvent>(first->at(0)).plan_version_published().plan().version() == 1);
+
+  // Only on the catalog stream, and nothing else there.
+  v1::BillingCommand command;
+  *command.mutable_publish_plan_version()->mutable_plan() = plan_to_wire(fresh);
+  const TenantView tenant{true, v1::TENANT_STATUS_ACTIVE, "free", "acme"};
+  CHECK(decide(command, {}, tenant, Context{at(2024, 1, 1), "acme"}).error().type == "invalid_transition");
+  CHECK(decide(start(fresh, at(2024, 1, 1)), catalog, none, on_catalog).error().type == "invalid_transition");
+}

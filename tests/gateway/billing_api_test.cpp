@@ -205,3 +205,55 @@ TEST_CASE("billing API: a subscription on a test clock, dunning to 402 and back,
     CHECK(api.call("GET", "/v1/billing/revenue", stranger).status == 403);
   }
 }
+
+TEST_CASE("billing API: the plan catalog is versioned; a price change reaches new and moved subscriptions only",
+          "[gateway][billing][serve]") {
+  tenantry::testing::ServeFixture serve("embedded", {"--jwt-hs256-secret", kSecret});
+  ApiClient api{serve.port()};
+  const std::string admin = token("root", "platform_admin");
+  for (const std::string id : {"acme", "globex"}) {
+    REQUIRE(api.call("POST", "/v1/tenants", admin, registration(id)).status == 201);
+    api.until("/v1/tenants/" + id, admin, [](const Reply& r) { return r.status == 200; });
+  }
+  REQUIRE(api.call("POST", "/v1/tenants/acme/subscription", admin, R"({"plan":"pro","trial":false})").status == 201);
+
+  const std::string dearer =
+      R"({"planId":"pro","name":"Pro","currency":"USD","baseFee":"129","interval":"month","trialDays":14})";
+  auto published = api.call("POST", "/v1/plans", admin, dearer);
+  INFO(published.text);
+  REQUIRE(published.status == 201);
+  auto pro = api.until("/v1/plans/pro", admin, [](const Reply& r) {
+    return r.status == 200 && data_of(r)->getValue<int>("version") == 2;
+  });
+  CHECK(data_of(pro)->getValue<std::string>("baseFee") == "129");
+  CHECK(api.call("GET", "/v1/plans/pro?version=1", admin).status == 200);
+  CHECK(data_of(api.call("GET", "/v1/plans/pro?version=1", admin))->getValue<std::string>("baseFee") == "99");
+
+  // Existing subscriptions keep their version; new ones get the latest.
+  auto acme = api.call("GET", "/v1/tenants/acme/subscription", admin);
+  CHECK(data_of(acme)->getObject("plan")->getValue<int>("version") == 1);
+  REQUIRE(api.call("POST", "/v1/tenants/globex/subscription", admin, R"({"plan":"pro","trial":false})").status == 201);
+  auto globex = api.until("/v1/tenants/globex/subscription", admin, [](const Reply& r) {
+    return r.status == 200 && data_of(r)->getValue<std::string>("status") == "active";
+  });
+  CHECK(data_of(globex)->getObject("plan")->getValue<int>("version") == 2);
+  // Moved explicitly: acme onto the new version.
+  auto moved = api.call("PATCH", "/v1/tenants/acme/subscription", admin, R"({"plan":"pro"})");
+  INFO(moved.text);
+  CHECK(moved.status == 200);
+  api.until("/v1/tenants/acme/subscription", admin, [](const Reply& r) {
+    return r.status == 200 && data_of(r)->getObject("plan")->getValue<int>("version") == 2;
+  });
+
+  // Bad input: a version that changes nothing, an unknown currency, a tenant's own admin.
+  auto unchanged = api.call("POST", "/v1/plans", admin, dearer);
+  CHECK(unchanged.status == 422);
+  CHECK(tenantry::testing::first_field(unchanged) == "plan");
+  auto odd = api.call("POST", "/v1/plans", admin,
+                      R"({"planId":"team","name":"Team","currency":"XYZ","baseFee":"5","interval":"month"})");
+  CHECK(odd.status == 422);
+  CHECK(tenantry::testing::first_field(odd) == "plan.currency");
+  CHECK(api.call("POST", "/v1/plans", admin, R"({"planId":1})").status == 400);
+  CHECK(api.call("POST", "/v1/plans", token("a", "tenant_admin", "acme"), dearer).status == 403);
+  CHECK(api.call("GET", "/v1/plans/nope", admin).status == 404);
+}
