@@ -1,5 +1,8 @@
 #include "commands/tenant_aggregate.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include "domain/billing/account.h"
 #include "domain/billing/wire.h"
 #include "domain/tenant/names.h"
@@ -112,7 +115,6 @@ domain::tenant::TenantState TenantAggregate::decode_state(std::string_view bytes
 
 std::string TenantAggregate::encode_state(const TenantState& state, const v1::BillingStateSnapshot& billing) {
   v1::TenantStateSnapshot s;
-  if (billing.ByteSizeLong() > 0) *s.mutable_billing() = billing;
   s.set_exists(state.exists);
   s.set_tenant_id(state.tenant_id);
   s.set_slug(state.slug);
@@ -139,6 +141,15 @@ std::string TenantAggregate::encode_state(const TenantState& state, const v1::Bi
   }
   std::string out;
   s.SerializeToString(&out);
+  // The billing part appended as field 17 (exactly what setting it would serialize),
+  // without copying it into the snapshot first.
+  if (const size_t size = billing.ByteSizeLong(); size > 0) {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.WriteTag((v1::TenantStateSnapshot::kBillingFieldNumber << 3) | 2);  // length-delimited
+    coded.WriteVarint32(static_cast<uint32_t>(size));
+    billing.SerializeWithCachedSizes(&coded);
+  }
   return out;
 }
 
