@@ -10,6 +10,7 @@
 #include "projections/tenant_directory/tenant_directory.h"
 #include "connectors/payments/test_provider.h"
 #include "projections/billing/billing_model.h"
+#include "sagas/billing_notices.h"
 #include "projections/usage/storage_meter.h"
 #include "projections/usage/usage_model.h"
 
@@ -29,6 +30,7 @@ log::Result<std::unique_ptr<store::RocksStore>> open_local_state(const Config& c
   families.push_back(projections::kStorageFamily);
   families.push_back(webhooks::kWebhooksFamily);
   families.push_back(projections::kBillingFamily);
+  families.push_back(sagas::kBillingNoticesFamily);
   families.push_back(payments::kTestProviderFamily);
   return store::RocksStore::open({dir.string(), families});
 }

@@ -38,6 +38,7 @@
 #include "projections/projection_runner.h"
 #include "projections/tenant_directory/tenant_directory.h"
 #include "sagas/billing_cycle.h"
+#include "sagas/billing_notices.h"
 #include "sagas/tenant_deletion.h"
 
 namespace tenantry::app {
@@ -206,6 +207,13 @@ int run_serve(const std::vector<std::string>& args) {
   auto billing_runner = std::make_unique<projections::ProjectionRunner>(**log, **store, billing_model);
   if (auto started = billing_runner->start(); !started) {
     std::fprintf(stderr, "tenantry serve: cannot start the billing projection: %s\n", started.error().message.c_str());
+    return 1;
+  }
+  // Each billing step a person should hear of, on tenantry.alerts for the webhooks.
+  sagas::BillingNotices billing_notices(**log);
+  auto notices_runner = std::make_unique<projections::ProjectionRunner>(**log, **store, billing_notices);
+  if (auto started = notices_runner->start(); !started) {
+    std::fprintf(stderr, "tenantry serve: cannot start the billing notices: %s\n", started.error().message.c_str());
     return 1;
   }
   std::unique_ptr<payments::PaymentProvider> payment_provider;
@@ -408,9 +416,10 @@ int run_serve(const std::vector<std::string>& args) {
       {"GET", "/healthz", [](const http::HttpRequest&) { return json(200, R"({"status":"ok"})"); }},
       {"GET", "/readyz",
        [&processor, &directory_runner, &merkle_runner, &activity_runners, &usage_runner, &storage_runner,
-        &billing_runner](const http::HttpRequest&) {
+        &billing_runner, &notices_runner](const http::HttpRequest&) {
          bool failed = processor->failure() || directory_runner->failure() || merkle_runner->failure() ||
-                       usage_runner->failure() || storage_runner->failure() || billing_runner->failure();
+                       usage_runner->failure() || storage_runner->failure() || billing_runner->failure() ||
+                       notices_runner->failure();
          for (const auto& runner : activity_runners) failed = failed || runner->failure();
          if (failed) {
            return json(503, R"({"status":"not_ready","reason":"a worker stopped; see the log"})");
@@ -530,6 +539,7 @@ int run_serve(const std::vector<std::string>& args) {
   names->reset();  // the batch in hand is appended or not at all; leaves the group
   directory_runner.reset();
   billing_runner.reset();
+  notices_runner.reset();
   merkle_runner.reset();
   storage_publisher.reset();
   storage_runner.reset();

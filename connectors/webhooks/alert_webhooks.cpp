@@ -70,6 +70,15 @@ std::optional<Delivery> decode(const std::string& text) {
 
 std::string payload_of(const v1::QuotaAlert& alert) {
   Poco::JSON::Object object(Poco::JSON_PRESERVE_KEY_ORDER);
+  if (alert.quota().starts_with("billing.")) {
+    object.set("type", alert.quota());
+    object.set("alertId", alert.alert_id());
+    object.set("tenantId", alert.tenant_id());
+    object.set("invoiceId", alert.invoice_id());
+    object.set("reason", alert.reason());
+    object.set("raisedAtUs", alert.raised_at_us());
+    return stringify(object);
+  }
   object.set("type", alert.quota() == "rate_limit" ? "quota.soft_limit_exceeded" : "quota.threshold_reached");
   object.set("alertId", alert.alert_id());
   object.set("tenantId", alert.tenant_id());

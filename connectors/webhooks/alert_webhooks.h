@@ -1,4 +1,4 @@
-// Quota alerts (tenantry.alerts) delivered as signed webhooks to the operator's
+// Quota alerts and billing notices (tenantry.alerts) delivered as signed webhooks to the operator's
 // endpoint: each alert once (by its id, whatever node raised it), POSTed as JSON with
 //   Tenantry-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
 //   Tenantry-Delivery: <delivery id>

@@ -212,3 +212,35 @@ TEST_CASE("alert webhooks: serve refuses an endpoint it would send in the clear,
   CHECK(unsigned_hooks.code == 2);
   CHECK_THAT(unsigned_hooks.err, Catch::Contains("--alerts-webhook-secret"));
 }
+
+TEST_CASE("alert webhooks: each billing step goes out as a signed notice, once", "[gateway][billing][serve]") {
+  Receiver receiver;
+  tenantry::testing::ServeFixture serve(
+      "embedded", {"--jwt-hs256-secret", kSecret, "--alerts-webhook-url", receiver.url(), "--alerts-webhook-secret",
+                   kHookSecret, "--alerts-webhook-base-delay-ms", "50"});
+  ApiClient api{serve.port()};
+  const std::string admin = token("root", "platform_admin");
+  REQUIRE(api.call("POST", "/v1/tenants", admin, registration("acme")).status == 201);
+  api.until("/v1/tenants/acme", admin, [](const Reply& r) { return r.status == 200; });
+  REQUIRE(api.call("POST", "/v1/tenants/acme/test-clock", admin, R"({"now":"2025-01-01T00:00:00Z"})").status == 201);
+  REQUIRE(api.call("POST", "/v1/tenants/acme/subscription", admin,
+                   R"({"plan":"basic","trial":false,"paymentMethod":"pm_decline_1_then_ok"})")
+              .status == 201);
+  REQUIRE(api.call("POST", "/v1/tenants/acme/test-clock/advance", admin, R"({"to":"2025-02-03T00:00:00Z"})").status == 200);
+
+  // Started (active), issued, failed, past due, paid, active again.
+  std::vector<std::string> types;
+  REQUIRE(tenantry::testing::eventually(20s, [&] {
+    types.clear();
+    for (const auto& [alert, count] : delivered_by_alert(receiver)) CHECK(count == 1);
+    for (const auto& got : receiver.received()) {
+      auto body = Poco::JSON::Parser().parse(got.body).extract<Poco::JSON::Object::Ptr>();
+      types.push_back(body->getValue<std::string>("type"));
+    }
+    return types.size() >= 6;
+  }));
+  const std::vector<std::string> expected = {"billing.subscription.active", "billing.invoice.issued",
+                                             "billing.payment.failed",      "billing.subscription.past_due",
+                                             "billing.payment.succeeded",   "billing.subscription.active"};
+  CHECK(types == expected);
+}
