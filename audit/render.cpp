@@ -78,6 +78,8 @@ std::string actor_json(const v1::Actor& actor) {
       .done();
 }
 
+}  // namespace
+
 // Spreadsheets run a cell starting with one of these as a formula (CSV injection).
 std::string csv_cell(std::string_view text) {
   std::string cell;
@@ -92,6 +94,8 @@ std::string csv_cell(std::string_view text) {
   quoted += '"';
   return quoted;
 }
+
+namespace {
 
 bool parse_digits(std::string_view text, size_t at, size_t count, int& out) {
   if (at + count > text.size()) return false;

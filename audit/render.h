@@ -24,6 +24,10 @@ std::optional<int64_t> parse_time_us(std::string_view text);
 // RFC 3339 in UTC, with a fraction only when there is one: "2026-11-26T10:00:00.250Z".
 std::string format_time_us(int64_t time_us);
 
+// An RFC 4180 cell; text a spreadsheet would run as a formula (=, +, -, @, tab, CR
+// first) gets a leading apostrophe, since exports are opened in spreadsheets.
+std::string csv_cell(std::string_view text);
+
 // One JSON object, without the newline.
 std::string event_json(const log::AcceptedRecord& accepted);
 // The header row and one row per event, each ending in CRLF.

@@ -622,6 +622,97 @@ HttpResponse revenue(BillingApiDeps& deps, const HttpRequest& request) {
   return http::ok_response(request, 200, "recurring revenue and churn", data);
 }
 
+std::string invoice_csv_row(const v1::InvoiceDocument& doc) {
+  const auto& d = doc.draft();
+  std::string row;
+  for (const std::string& cell :
+       {doc.tenant_id(), d.invoice_id(), std::to_string(doc.finalized().number()), doc.finalized().display_number(),
+        std::string(billing::invoice_status_name(doc.status())), d.currency(),
+        billing::format_instant(d.period().start_us()), billing::format_instant(d.period().end_us()),
+        std::to_string(d.subtotal_minor()), std::to_string(d.tax_minor()), std::to_string(d.total_minor()),
+        std::to_string(doc.paid_minor())}) {
+    row += (row.empty() ? "" : ",") + audit::csv_cell(cell);
+  }
+  return row + "\r\n";
+}
+
+// Every tenant's invoices for analysts: pages of JSON, or the whole set streamed as CSV
+// or NDJSON.
+HttpResponse all_invoices(BillingApiDeps& deps, const HttpRequest& request) {
+  auto principal = authenticate(deps.gateway, request);
+  if (!principal) return principal.error();
+  if (auto denied = authorize(request, *principal, kAnalysts, "", false)) return *denied;
+  if (!principal->is_platform()) return http::error_response(request, 403, "forbidden", "for platform roles only");
+  std::vector<FieldDetail> errors;
+  std::string cursor, format;
+  size_t limit = 100;
+  v1::InvoiceStatus status = v1::INVOICE_STATUS_UNSPECIFIED;
+  for (const auto& [name, value] : query_pairs(request.query, errors)) {
+    if (name == "after") {
+      cursor = value;
+    } else if (name == "format" && (value == "csv" || value == "ndjson")) {
+      format = value;
+    } else if (name == "status") {
+      bool known = false;
+      for (auto candidate : {v1::INVOICE_STATUS_DRAFT, v1::INVOICE_STATUS_OPEN, v1::INVOICE_STATUS_PAID,
+                             v1::INVOICE_STATUS_VOID, v1::INVOICE_STATUS_UNCOLLECTIBLE}) {
+        if (value == billing::invoice_status_name(candidate)) {
+          status = candidate;
+          known = true;
+        }
+      }
+      if (!known) errors.push_back({"status", "draft, open, paid, void or uncollectible"});
+    } else if (name == "limit" && !value.empty() && value.size() <= 3 &&
+               value.find_first_not_of("0123456789") == std::string::npos && std::stoul(value) >= 1 &&
+               std::stoul(value) <= 500) {
+      limit = std::stoul(value);
+    } else {
+      errors.push_back({name, name == "limit"    ? "1 to 500"
+                              : name == "format" ? "csv or ndjson"
+                                                 : "unknown parameter (status, after, limit, format)"});
+    }
+  }
+  if (!errors.empty()) return http::error_response(request, 400, "validation_error", "invalid parameters", errors);
+  if (!format.empty()) {
+    HttpResponse response;
+    response.status = 200;
+    response.content_type = format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson";
+    response.headers["X-Request-ID"] = request.request_id;
+    response.headers["Content-Disposition"] = "attachment; filename=\"invoices." + format + "\"";
+    auto& billing_queries = deps.billing;
+    response.stream = [&billing_queries, status, csv = format == "csv"](const http::BodyWriter& write) {
+      if (csv && !write("tenant_id,invoice_id,number,display_number,status,currency,period_start,period_end,"
+                        "subtotal_minor,tax_minor,total_minor,paid_minor\r\n")) {
+        return false;
+      }
+      std::string cursor;
+      do {
+        auto page = billing_queries.all_invoices(cursor, 500, status);
+        if (!page) return false;
+        std::string chunk;
+        for (const auto& doc : page->invoices) chunk += csv ? invoice_csv_row(doc) : invoice_json(doc) + "\n";
+        if (!chunk.empty() && !write(chunk)) return false;
+        cursor = page->next_cursor;
+      } while (!cursor.empty());
+      return true;
+    };
+    return response;
+  }
+  auto page = deps.billing.all_invoices(cursor, limit, status);
+  if (!page) return http::error_response(request, 503, "unavailable", page.error().message);
+  std::string data = "{\"invoices\":[";
+  for (size_t i = 0; i < page->invoices.size(); ++i) {
+    audit::JsonObject one;
+    one.text("tenantId", page->invoices[i].tenant_id()).raw("invoice", invoice_json(page->invoices[i]));
+    data += (i == 0 ? "" : ",") + one.done();
+  }
+  data += "],\"nextAfter\":";
+  if (page->next_cursor.empty()) data += "null";
+  else audit::append_json_string(data, page->next_cursor);
+  data += "}";
+  return http::ok_response(request, 200, "every tenant's invoices, by tenant and number", data);
+}
+
 // The provider's result webhook, into RecordPayment (a repeated event id is the same
 // command id: the processor answers it with its first reply, so nothing happens twice).
 HttpResponse payment_webhook(BillingApiDeps& deps, const HttpRequest& request) {
@@ -727,6 +818,9 @@ std::vector<http::Route> billing_routes(BillingApiDeps& deps) {
        "Publish a plan, or its next version (a price change reaches new and moved subscriptions only)", platform},
       {"GET", "/v1/plans/{plan}", bind(get_plan), "A plan's latest version, or ?version=N", readers},
       {"GET", "/v1/billing/revenue", bind(revenue), "MRR and ARR per currency, cancellations per month",
+       {"platform_admin", "operator", "analyst"}},
+      {"GET", "/v1/billing/invoices", bind(all_invoices),
+       "Every tenant's invoices (status, after, limit); format=csv|ndjson exports them all",
        {"platform_admin", "operator", "analyst"}},
       {"POST", "/v1/billing/webhooks/payments", bind(payment_webhook),
        "The payment provider's signed result webhook: the caller is proven by its Tenantry-Signature",

@@ -227,14 +227,6 @@ std::string window_label(Window window, int64_t start) {
   return text;
 }
 
-std::string csv_field(const std::string& text) {
-  std::string out = "\"";
-  // A spreadsheet must not run what a client put in a group value.
-  if (!text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@')) out += '\'';
-  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
 std::string number_text(double value) {
   char text[32];
   auto written = std::to_chars(text, text + sizeof text, value);
@@ -316,7 +308,7 @@ HttpResponse usage_of(UsageApiDeps& deps, const HttpRequest& request, const std:
       if (format == "csv") {
         std::string group = row.group;
         for (char& c : group) c = c == '\x1f' ? ';' : c;
-        body += csv_field(window_label(query.window, row.window_start)) + "," + csv_field(group) + "," +
+        body += audit::csv_cell(window_label(query.window, row.window_start)) + "," + audit::csv_cell(group) + "," +
                 number_text(row.value) + "\r\n";
       } else {
         audit::JsonObject line;

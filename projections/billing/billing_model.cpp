@@ -212,6 +212,27 @@ log::Result<std::vector<v1::InvoiceDocument>> BillingQueries::invoices(const std
   return out;
 }
 
+log::Result<BillingQueries::InvoicePage> BillingQueries::all_invoices(const std::string& cursor, size_t limit,
+                                                                      v1::InvoiceStatus status) {
+  InvoicePage page;
+  std::string start;
+  if (!cursor.empty()) start = "i" + cursor + std::string(1, '\0');  // just past the cursor's key
+  std::string last;
+  size_t looked = 0;
+  auto scanned = store_.scan(kBillingFamily, "i", start, 10'000, [&](std::string_view key, std::string_view value) {
+    ++looked;
+    last.assign(key.substr(1));
+    v1::InvoiceDocument doc;
+    doc.ParseFromArray(value.data(), static_cast<int>(value.size()));
+    if (status == v1::INVOICE_STATUS_UNSPECIFIED || doc.status() == status) page.invoices.push_back(std::move(doc));
+    return page.invoices.size() < limit;
+  });
+  if (!scanned) return std::unexpected(scanned.error());
+  // Stopped by the limit or the 10,000 looked at: more may follow.
+  if (page.invoices.size() == limit || looked == 10'000) page.next_cursor = last;
+  return page;
+}
+
 log::Result<std::vector<CloseDue>> BillingQueries::closes_due(int64_t until_us, size_t limit,
                                                                const std::string& tenant_id) {
   std::vector<CloseDue> out;

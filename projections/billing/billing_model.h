@@ -84,6 +84,14 @@ class BillingQueries {
   // A tenant's invoices in number order, from after `after_id` ("" from the first).
   log::Result<std::vector<v1::InvoiceDocument>> invoices(const std::string& tenant_id, const std::string& after_id,
                                                          size_t limit);
+  // Every tenant's invoices, by tenant then number, from after the opaque `cursor`
+  // ("" from the first); `status` 0 for all. Looks at no more than 10,000 documents per
+  // call; the cursor to go on with is returned ("" at the end).
+  struct InvoicePage {
+    std::vector<v1::InvoiceDocument> invoices;
+    std::string next_cursor;
+  };
+  log::Result<InvoicePage> all_invoices(const std::string& cursor, size_t limit, v1::InvoiceStatus status);
   // Due at or before `until_us`, earliest first; `tenant_id` "" for every tenant.
   log::Result<std::vector<CloseDue>> closes_due(int64_t until_us, size_t limit, const std::string& tenant_id = "");
   log::Result<std::vector<PaymentDue>> payments_due(int64_t until_us, size_t limit, const std::string& tenant_id = "");

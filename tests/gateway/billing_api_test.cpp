@@ -196,7 +196,19 @@ TEST_CASE("billing API: a subscription on a test clock, dunning to 402 and back,
     auto paid = advance(api, owner, "2025-02-05T00:00:00Z");
     CHECK(status_of(paid) == "active");
     write_until(api, owner, 200);
-    auto revenue = api.call("GET", "/v1/billing/revenue", token("ann", "analyst"));
+    // Analysts' lists and exports of every tenant's invoices.
+    const std::string analyst = token("ann", "analyst");
+    auto open = api.call("GET", "/v1/billing/invoices?status=paid&limit=1", analyst);
+    INFO(open.text);
+    REQUIRE(open.status == 200);
+    CHECK(data_of(open)->getArray("invoices")->size() == 1);
+    auto csv = api.call("GET", "/v1/billing/invoices?format=csv", analyst);
+    REQUIRE(csv.status == 200);
+    CHECK(csv.text.starts_with("tenant_id,invoice_id,number"));
+    CHECK(csv.text.find("acme,in_000001,1,acme-000001,paid,USD") != std::string::npos);
+    CHECK(api.call("GET", "/v1/billing/invoices?status=late", analyst).status == 400);
+    CHECK(api.call("GET", "/v1/billing/invoices", owner).status == 403);
+    auto revenue = api.call("GET", "/v1/billing/revenue", analyst);
     REQUIRE(revenue.status == 200);
     auto rows = data_of(revenue)->getArray("revenue");
     REQUIRE(rows->size() == 1);
