@@ -486,6 +486,14 @@ int run_serve(const std::vector<std::string>& args) {
       auto bytes = projections::stored_bytes(**store, tenant_id);
       return bytes ? *bytes : int64_t{0};
     });
+    guard->set_plan_features_reader([&billing_queries](const std::string& tenant_id) {
+      std::map<std::string, std::string> features;
+      auto state = billing_queries.state(tenant_id);
+      if (state && *state && (*state)->status() != v1::SUBSCRIPTION_STATUS_CANCELED) {
+        features.insert((*state)->plan().features().begin(), (*state)->plan().features().end());
+      }
+      return features;
+    });
     guard->set_billing_reader([&billing_queries](const std::string& tenant_id) -> std::string {
       auto state = billing_queries.state(tenant_id);
       if (!state || !*state || domain::billing::writes_allowed((*state)->status())) return "";

@@ -137,7 +137,16 @@ const Quotas& RequestGuard::quotas_of(TenantState& state, const TenantContext& c
   }
   state.context_seen = &context;
   if (!state.quotas_valid || state.context_version != context.version || state.context_plan != context.plan) {
-    state.quotas = domain::usage::effective_quotas(context.plan, context.settings);
+    // The subscription's plan may carry quota.* features; the tenant's own quota.*
+    // settings (the platform's overrides) win over them.
+    std::map<std::string, std::string> quota_settings;
+    if (plan_features_) {
+      for (auto& [key, value] : plan_features_(context.tenant_id)) {
+        if (key.starts_with("quota.")) quota_settings[key] = std::move(value);
+      }
+    }
+    for (const auto& [key, value] : context.settings) quota_settings[key] = value;
+    state.quotas = domain::usage::effective_quotas(context.plan, quota_settings);
     const auto zone = context.settings.find("general.timezone");
     state.zone = zone == context.settings.end() ? nullptr : zones_.find(zone->second);
     state.context_version = context.version;

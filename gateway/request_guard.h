@@ -109,6 +109,13 @@ class RequestGuard {
     storage_ = std::move(reader);
   }
 
+  // Where the features of the tenant's subscribed plan are read when its quotas are
+  // recomputed (after any event of the tenant): their quota.* entries apply beneath the
+  // tenant's own quota.* settings.
+  void set_plan_features_reader(std::function<std::map<std::string, std::string>(const std::string& tenant_id)> reader) {
+    plan_features_ = std::move(reader);
+  }
+
   // Where the reason writes are refused for non-payment is read (cached a second per
   // tenant; "" when they are not): a degraded subscription answers writes 402.
   void set_billing_reader(std::function<std::string(const std::string& tenant_id)> reader) {
@@ -139,6 +146,7 @@ class RequestGuard {
   UsageReader usage_;
   std::function<int64_t(const std::string&)> storage_;
   std::function<std::string(const std::string&)> billing_;
+  std::function<std::map<std::string, std::string>(const std::string&)> plan_features_;
   std::function<void(const QuotaAlert&)> on_alert_;
   GuardOptions options_;
   std::array<std::unique_ptr<Stripe>, 64> stripes_;

@@ -257,6 +257,22 @@ TEST_CASE("billing API: the plan catalog is versioned; a price change reaches ne
     return r.status == 200 && data_of(r)->getObject("plan")->getValue<int>("version") == 2;
   });
 
+  // A custom plan's quota features reach the quota system with the subscription.
+  REQUIRE(api.call("POST", "/v1/tenants", admin, registration("initech")).status == 201);
+  api.until("/v1/tenants/initech", admin, [](const Reply& r) { return r.status == 200; });
+  auto custom = api.call("POST", "/v1/tenants/initech/subscription", admin,
+                         R"({"customPlan":{"planId":"tiny","name":"Tiny","currency":"USD","baseFee":"1",)"
+                         R"("interval":"month","features":{"quota.api_calls_per_day":"3"}},"trial":false})");
+  INFO(custom.text);
+  REQUIRE(custom.status == 201);
+  api.until("/v1/tenants/initech", admin, [](const Reply& r) {
+    return r.status == 200 && data_of(r)->getValue<std::string>("plan") == "tiny";
+  });
+  const std::string member = token("i-user", "tenant_member", "initech");
+  std::vector<int> statuses;
+  for (int i = 0; i < 4; ++i) statuses.push_back(api.call("GET", "/v1/tenant", member, "", {{"X-Tenant-ID", "initech"}}).status);
+  CHECK(statuses == std::vector<int>{200, 200, 200, 429});
+
   // Bad input: a version that changes nothing, an unknown currency, a tenant's own admin.
   auto unchanged = api.call("POST", "/v1/plans", admin, dearer);
   CHECK(unchanged.status == 422);
