@@ -107,6 +107,7 @@ std::string invoice_json(const v1::InvoiceDocument& doc) {
       .number("totalMinor", draft.total_minor())
       .text("total", money(draft.total_minor(), draft.currency()))
       .number("paidMinor", doc.paid_minor())
+      .number("creditedMinor", doc.credited_minor())
       .number("attempts", doc.payments_size() + doc.failures_size());
   std::string payments = "[";
   for (int i = 0; i < doc.payments_size(); ++i) {
@@ -466,6 +467,65 @@ HttpResponse grant_credit(BillingApiDeps& deps, const HttpRequest& request) {
                      "credit granted");
 }
 
+HttpResponse credit_note(BillingApiDeps& deps, const HttpRequest& request) {
+  auto access = access_tenant(deps.gateway, request, kPlatformWriters, OwnTenant::none);
+  if (!access) return access.error();
+  auto body = json_body(request, {"amountMinor", "reason"});
+  if (!body) return body.error();
+  std::vector<FieldDetail> errors;
+  v1::IssueCreditNote command;
+  command.set_invoice_id(request.path_params.at("invoice"));
+  if (auto amount = integer(*body, "amountMinor", errors)) command.set_amount_minor(*amount);
+  else if (errors.empty()) errors.push_back({"amountMinor", "is required"});
+  if (auto reason = text(*body, "reason", "reason", errors)) command.set_reason(*reason);
+  if (!errors.empty()) return bad_request(request, std::move(errors));
+  return run_command(deps.gateway, request, command_for(access->tenant_id, command), access->principal, 201,
+                     "credit note issued");
+}
+
+HttpResponse refund(BillingApiDeps& deps, const HttpRequest& request) {
+  auto access = access_tenant(deps.gateway, request, kPlatformWriters, OwnTenant::none);
+  if (!access) return access.error();
+  auto body = json_body(request, {"amountMinor", "currency", "reason"});
+  if (!body) return body.error();
+  std::vector<FieldDetail> errors;
+  v1::RefundCredit command;
+  if (auto amount = integer(*body, "amountMinor", errors)) command.set_amount_minor(*amount);
+  else if (errors.empty()) errors.push_back({"amountMinor", "is required"});
+  if (auto currency = text(*body, "currency", "currency", errors)) command.set_currency(*currency);
+  if (auto reason = text(*body, "reason", "reason", errors)) command.set_reason(*reason);
+  if (!errors.empty()) return bad_request(request, std::move(errors));
+  return run_command(deps.gateway, request, command_for(access->tenant_id, command), access->principal, 201,
+                     "credit balance refunded");
+}
+
+// The tenant's ledger balances, per currency and account.
+HttpResponse ledger(BillingApiDeps& deps, const HttpRequest& request) {
+  auto access = access_tenant(deps.gateway, request, kPlatformReaders, OwnTenant::admin);
+  if (!access) return access.error();
+  auto state = deps.billing.state(access->tenant_id);
+  if (!state) return http::error_response(request, 503, "unavailable", state.error().message);
+  std::string data = "{\"accounts\":[";
+  bool first = true;
+  if (*state) {
+    for (const auto& [key, totals] : std::map<std::string, v1::AccountTotalsState>((*state)->ledger().begin(),
+                                                                                   (*state)->ledger().end())) {
+      const auto slash = key.find('/');
+      audit::JsonObject one;
+      one.text("currency", key.substr(0, slash))
+          .text("account", key.substr(slash + 1))
+          .number("debitsMinor", totals.debits_minor())
+          .number("creditsMinor", totals.credits_minor())
+          .number("balanceMinor", totals.debits_minor() - totals.credits_minor());
+      data += (first ? "" : ",") + one.done();
+      first = false;
+    }
+  }
+  data += "]}";
+  return http::ok_response(request, 200, "the tenant's ledger: every balance the sum of its entries (debits positive)",
+                           data);
+}
+
 // ---- test clocks ----
 
 HttpResponse attach_clock(BillingApiDeps& deps, const HttpRequest& request) {
@@ -811,6 +871,7 @@ std::vector<http::Route> billing_routes(BillingApiDeps& deps) {
   const std::vector<std::string> readers = {"platform_admin", "operator", "analyst", "auditor", "tenant_admin",
                                             "tenant_member"};
   const std::vector<std::string> admins = {"platform_admin", "operator", "tenant_admin"};
+  const std::vector<std::string> finance = {"platform_admin", "operator", "analyst", "auditor", "tenant_admin"};
   const std::vector<std::string> platform = {"platform_admin", "operator"};
   std::vector<http::Route> routes = {
       {"GET", "/v1/plans", bind(list_plans), "The plan catalog: each plan's latest version", readers},
@@ -848,6 +909,11 @@ std::vector<http::Route> billing_routes(BillingApiDeps& deps) {
        &readers},
       {"POST", "/invoices/{invoice}/void", void_invoice, "Void an unpaid invoice (its entries reversed)", &platform},
       {"POST", "/credits", grant_credit, "Grant credit (amountMinor, currency, reason)", &platform},
+      {"POST", "/invoices/{invoice}/credit-notes", credit_note,
+       "Issue a credit note (amountMinor with tax, reason): off what is owed, or to the credit balance once paid",
+       &platform},
+      {"POST", "/refunds", refund, "Pay credit balance back out (amountMinor, currency, reason)", &platform},
+      {"GET", "/ledger", ledger, "The ledger's balances per currency and account", &finance},
       {"POST", "/test-clock", attach_clock, "Attach a test clock (before the first subscription)", &admins},
       {"POST", "/test-clock/advance", advance_clock, "Advance the test clock and run everything that fell due",
        &admins},

@@ -65,7 +65,7 @@ log::Result<std::optional<v1::CommandEnvelope>> BillingSaga::charge(const projec
   if (!*found || (*found)->next_attempt() == 0) return std::optional<v1::CommandEnvelope>();
   const v1::InvoiceDocument& doc = **found;
   const uint32_t attempt = doc.next_attempt();
-  const int64_t due_minor = doc.draft().total_minor() - doc.paid_minor();
+  const int64_t due_minor = doc.draft().total_minor() - doc.paid_minor() - doc.credited_minor();
   v1::RecordPayment record;
   record.set_invoice_id(due.invoice_id);
   record.set_attempt(attempt);

@@ -640,6 +640,66 @@ Decided grant_credit(const v1::GrantCredit& command, const v1::BillingStateSnaps
   return events;
 }
 
+Decided issue_credit_note(const v1::IssueCreditNote& command, const v1::BillingStateSnapshot& state,
+                          const Context& context) {
+  const auto* invoice = find_invoice(state, command.invoice_id());
+  if (invoice == nullptr) return refuse(error_type::not_found, "no such invoice", {{"invoice_id", "unknown invoice"}});
+  if (auto e = check_reason(command.reason())) return std::unexpected(validation_failed({*e}));
+  const auto status = invoice->status();
+  if (status != v1::INVOICE_STATUS_OPEN && status != v1::INVOICE_STATUS_PAID &&
+      status != v1::INVOICE_STATUS_UNCOLLECTIBLE) {
+    return refuse(error_type::invalid_transition,
+                  std::string("an invoice that is ") + invoice_status_name(status) + " takes no credit note");
+  }
+  const bool paid = status == v1::INVOICE_STATUS_PAID;
+  // Open: at most what is still owed; paid: at most what was paid and not yet credited.
+  const int64_t room = paid ? invoice->total_minor() - invoice->credited_minor() : amount_due_minor(*invoice);
+  if (command.amount_minor() < 1 || command.amount_minor() > room) {
+    return invalid("amount_minor", "must be 1 to " + std::to_string(std::max<int64_t>(room, 0)) +
+                                       (paid ? " (paid and not yet credited)" : " (still owed)"));
+  }
+  // Tax goes back in the invoice's own proportion, by the one rounding rule.
+  const int64_t tax = invoice->total_minor() > 0
+                          ? round_ratio(invoice->tax_minor(), command.amount_minor(), invoice->total_minor()).value_or(0)
+                          : 0;
+  const std::string reference = invoice->invoice_id() + "-cn-" + std::to_string(billing_now(state, context.now_us));
+  Events events;
+  v1::BillingEvent issued;
+  auto* e = issued.mutable_credit_note_issued();
+  e->set_invoice_id(invoice->invoice_id());
+  e->set_amount_minor(command.amount_minor());
+  e->set_tax_minor(tax);
+  e->set_reason(command.reason());
+  for (const auto& entry : credit_note_entries(invoice->currency(), command.amount_minor() - tax, tax, paid, reference)) {
+    *e->add_entries() = entry_to_wire(entry);
+  }
+  events.emplace_back(std::move(issued));
+  return events;
+}
+
+Decided refund_credit(const v1::RefundCredit& command, const v1::BillingStateSnapshot& state, const Context& context) {
+  std::vector<FieldError> errors;
+  if (!find_currency(command.currency())) errors.push_back({"currency", "unknown currency"});
+  if (auto e = check_reason(command.reason())) errors.push_back(*e);
+  const int64_t balance = credit_balance_minor(state, command.currency());
+  if (command.amount_minor() < 1 || command.amount_minor() > balance) {
+    errors.push_back({"amount_minor", "must be 1 to the credit balance, " + std::to_string(std::max<int64_t>(balance, 0))});
+  }
+  if (!errors.empty()) return std::unexpected(validation_failed(std::move(errors)));
+  const std::string reference = "refund_" + std::to_string(billing_now(state, context.now_us));
+  Events events;
+  v1::BillingEvent refunded;
+  auto* e = refunded.mutable_refund_issued();
+  e->set_amount_minor(command.amount_minor());
+  e->set_currency(command.currency());
+  e->set_reason(command.reason());
+  for (const auto& entry : refund_entries(command.currency(), command.amount_minor(), reference)) {
+    *e->add_entries() = entry_to_wire(entry);
+  }
+  events.emplace_back(std::move(refunded));
+  return events;
+}
+
 // ---- test clocks ----
 
 Decided attach_clock(const v1::AttachTestClock& command, const v1::BillingStateSnapshot& state) {
@@ -801,6 +861,8 @@ std::expected<std::vector<AccountEvent>, DomainError> decide(const v1::BillingCo
     case v1::BillingCommand::kGrantCredit: return grant_credit(command.grant_credit(), state, context);
     case v1::BillingCommand::kAttachTestClock: return attach_clock(command.attach_test_clock(), state);
     case v1::BillingCommand::kAdvanceTestClock: return advance_clock(command.advance_test_clock(), state);
+    case v1::BillingCommand::kIssueCreditNote: return issue_credit_note(command.issue_credit_note(), state, context);
+    case v1::BillingCommand::kRefundCredit: return refund_credit(command.refund_credit(), state, context);
     case v1::BillingCommand::kPublishPlanVersion:  // handled above
     case v1::BillingCommand::COMMAND_NOT_SET: break;
   }
@@ -904,7 +966,7 @@ void evolve(v1::BillingStateSnapshot& state, const v1::BillingEvent& event) {
         if (!e.payment_id().empty()) invoice->add_payment_ids(e.payment_id());
         if (invoice->status() != v1::INVOICE_STATUS_PAID) {
           invoice->set_paid_minor(invoice->paid_minor() + e.amount_minor());
-          if (invoice->paid_minor() >= invoice->total_minor()) {
+          if (invoice->paid_minor() + invoice->credited_minor() >= invoice->total_minor()) {
             invoice->set_status(v1::INVOICE_STATUS_PAID);
             invoice->set_next_retry_at_us(0);
           }
@@ -945,6 +1007,21 @@ void evolve(v1::BillingStateSnapshot& state, const v1::BillingEvent& event) {
       prune(state);
       break;
     case v1::BillingEvent::kCreditGranted: post(state, event.credit_granted().entries()); break;
+    case v1::BillingEvent::kCreditNoteIssued: {
+      const auto& e = event.credit_note_issued();
+      if (auto* invoice = find_mutable(state, e.invoice_id())) {
+        invoice->set_credited_minor(invoice->credited_minor() + e.amount_minor());
+        if (invoice->status() != v1::INVOICE_STATUS_PAID &&
+            invoice->paid_minor() + invoice->credited_minor() >= invoice->total_minor()) {
+          invoice->set_status(v1::INVOICE_STATUS_PAID);  // nothing left to collect
+          invoice->set_next_retry_at_us(0);
+        }
+      }
+      post(state, e.entries());
+      prune(state);
+      break;
+    }
+    case v1::BillingEvent::kRefundIssued: post(state, event.refund_issued().entries()); break;
     case v1::BillingEvent::kTestClockAttached: state.set_test_clock_us(event.test_clock_attached().now_us()); break;
     case v1::BillingEvent::kTestClockAdvanced: state.set_test_clock_us(event.test_clock_advanced().to_us()); break;
     case v1::BillingEvent::kPlanVersionPublished: {
@@ -971,7 +1048,7 @@ const v1::InvoiceState* find_invoice(const v1::BillingStateSnapshot& state, std:
 
 int64_t amount_due_minor(const v1::InvoiceState& invoice) {
   if (invoice.status() != v1::INVOICE_STATUS_OPEN && invoice.status() != v1::INVOICE_STATUS_UNCOLLECTIBLE) return 0;
-  return std::max<int64_t>(0, invoice.total_minor() - invoice.paid_minor());
+  return std::max<int64_t>(0, invoice.total_minor() - invoice.paid_minor() - invoice.credited_minor());
 }
 
 int64_t account_balance_minor(const v1::BillingStateSnapshot& state, std::string_view currency,

@@ -58,6 +58,7 @@ log::Result<void> update_invoice(store::StoreBatch& batch, std::unordered_map<st
     case v1::BillingEvent::kPaymentFailed: id = event.payment_failed().invoice_id(); break;
     case v1::BillingEvent::kInvoiceVoided: id = event.invoice_voided().invoice_id(); break;
     case v1::BillingEvent::kInvoiceMarkedUncollectible: id = event.invoice_marked_uncollectible().invoice_id(); break;
+    case v1::BillingEvent::kCreditNoteIssued: id = event.credit_note_issued().invoice_id(); break;
     default: return {};
   }
   const std::string key = invoice_key(tenant, id);
@@ -93,6 +94,7 @@ log::Result<void> update_invoice(store::StoreBatch& batch, std::unordered_map<st
   if (const auto* invoice = domain::billing::find_invoice(state, id)) {
     doc.set_status(invoice->status());
     doc.set_paid_minor(invoice->paid_minor());
+    doc.set_credited_minor(invoice->credited_minor());
   }
   if (doc.status() != v1::INVOICE_STATUS_OPEN) {  // paid (also a 0 invoice), void, uncollectible
     doc.set_next_attempt_at_us(0);

@@ -128,6 +128,8 @@ Ledger ledger_of(const std::vector<AccountEvent>& log) {
     if (e->has_payment_succeeded()) apply(e->payment_succeeded().entries());
     if (e->has_invoice_voided()) apply(e->invoice_voided().entries());
     if (e->has_credit_granted()) apply(e->credit_granted().entries());
+    if (e->has_credit_note_issued()) apply(e->credit_note_issued().entries());
+    if (e->has_refund_issued()) apply(e->refund_issued().entries());
   }
   return ledger;
 }
@@ -385,6 +387,13 @@ TEST_CASE("billing account: the ledger balances after every event of long random
         case 6:
           if (account.state.status() == v1::SUBSCRIPTION_STATUS_CANCELED && account.state.period().end_us() == 0) {
             command = start(plans[random() % plans.size()], now);
+          } else if (account.state.invoices_size() > 0 && random() % 2 == 0) {
+            auto* note = command.mutable_issue_credit_note();
+            note->set_invoice_id(account.state.invoices(random() % account.state.invoices_size()).invoice_id());
+            note->set_amount_minor(static_cast<int64_t>(random() % 1500 + 1));
+          } else {
+            command.mutable_refund_credit()->set_amount_minor(static_cast<int64_t>(random() % 1500 + 1));
+            command.mutable_refund_credit()->set_currency("USD");
           }
           break;
       }
@@ -451,4 +460,46 @@ TEST_CASE("billing catalog: published versions follow the version rules; subscri
   const TenantView tenant{true, v1::TENANT_STATUS_ACTIVE, "free", "acme"};
   CHECK(decide(command, {}, tenant, Context{at(2024, 1, 1), "acme"}).error().type == "invalid_transition");
   CHECK(decide(start(fresh, at(2024, 1, 1)), catalog, none, on_catalog).error().type == "invalid_transition");
+}
+
+TEST_CASE("billing account: credit notes and refunds, with tax in proportion", "[domain][billing]") {
+  Book account;
+  account.ok(start(monthly("hundred", "100"), at(2024, 1, 1)));
+  v1::BillingCommand tax;
+  tax.mutable_set_tax_rate()->set_tax_rate_bp(2000);
+  account.ok(tax);
+  account.ok(close(account.state));
+  REQUIRE(account.state.invoices(0).total_minor() == 12000);  // $100 + 20%
+
+  SECTION("on an open invoice: off what is owed") {
+    v1::BillingCommand note;
+    note.mutable_issue_credit_note()->set_invoice_id("in_000001");
+    note.mutable_issue_credit_note()->set_amount_minor(3000);
+    auto issued = account.ok(note);
+    CHECK(std::get<v1::BillingEvent>(issued[0]).credit_note_issued().tax_minor() == 500);  // 2000 x 3000 / 12000
+    CHECK(amount_due_minor(account.state.invoices(0)) == 9000);
+    CHECK(account_balance_minor(account.state, "USD", "receivable") == 9000);
+    note.mutable_issue_credit_note()->set_amount_minor(9001);
+    CHECK(account.send(note).error().fields.at(0).field == "amount_minor");
+    account.ok(payment("in_000001", 1, true, at(2024, 2, 2)));
+    CHECK(account.state.invoices(0).status() == v1::INVOICE_STATUS_PAID);
+    CHECK(account.state.invoices(0).paid_minor() == 9000);
+  }
+  SECTION("on a paid invoice: to the credit balance, which can be refunded") {
+    account.ok(payment("in_000001", 1, true, at(2024, 2, 2)));
+    v1::BillingCommand note;
+    note.mutable_issue_credit_note()->set_invoice_id("in_000001");
+    note.mutable_issue_credit_note()->set_amount_minor(6000);
+    account.ok(note);
+    CHECK(credit_balance_minor(account.state, "USD") == 6000);
+    v1::BillingCommand refund;
+    refund.mutable_refund_credit()->set_amount_minor(6001);
+    refund.mutable_refund_credit()->set_currency("USD");
+    CHECK(account.send(refund).error().fields.at(0).field == "amount_minor");
+    refund.mutable_refund_credit()->set_amount_minor(4000);
+    account.ok(refund);
+    CHECK(credit_balance_minor(account.state, "USD") == 2000);
+    CHECK(account_balance_minor(account.state, "USD", "cash") == 12000 - 4000);
+  }
+  CHECK(check_ledger(ledger_of(account.log)).empty());
 }

@@ -181,6 +181,31 @@ TEST_CASE("billing API: a subscription on a test clock, dunning to 402 and back,
     auto sub = api.call("GET", "/v1/tenants/acme/subscription", owner);
     CHECK(data_of(sub)->getValue<int64_t>("receivableMinor") == 0);
     CHECK(data_of(sub)->getValue<int64_t>("creditBalanceMinor") == 0);  // nothing counted twice
+
+    // A credit note on the paid invoice goes to the credit balance; part of it is refunded.
+    auto noted = api.call("POST", "/v1/tenants/acme/invoices/in_000001/credit-notes", admin,
+                          R"({"amountMinor":1000,"reason":"outage"})");
+    INFO(noted.text);
+    REQUIRE(noted.status == 201);
+    CHECK(api.call("POST", "/v1/tenants/acme/invoices/in_000001/credit-notes", owner, R"({"amountMinor":1})").status ==
+          403);
+    REQUIRE(api.call("POST", "/v1/tenants/acme/refunds", admin, R"({"amountMinor":400,"currency":"USD"})").status == 201);
+    auto too_much = api.call("POST", "/v1/tenants/acme/refunds", admin, R"({"amountMinor":601,"currency":"USD"})");
+    CHECK(too_much.status == 422);
+    CHECK(tenantry::testing::first_field(too_much) == "amount_minor");
+    auto ledger = api.until("/v1/tenants/acme/ledger", owner, [](const Reply& r) {
+      if (r.status != 200) return false;
+      auto accounts = data_of(r)->getArray("accounts");
+      for (size_t i = 0; i < accounts->size(); ++i) {
+        auto one = accounts->getObject(static_cast<unsigned>(i));
+        if (one->getValue<std::string>("account") == "credits") return one->getValue<int64_t>("balanceMinor") == -600;
+      }
+      return false;
+    });
+    int64_t sum = 0;
+    auto accounts = data_of(ledger)->getArray("accounts");
+    for (size_t i = 0; i < accounts->size(); ++i) sum += accounts->getObject(static_cast<unsigned>(i))->getValue<int64_t>("balanceMinor");
+    CHECK(sum == 0);  // debits equal credits
   }
 
   SECTION("three failed attempts degrade the tenant: writes answer 402 until it pays") {
