@@ -229,6 +229,29 @@ HttpResponse bad_request(const HttpRequest& request, std::vector<FieldDetail> er
   return http::error_response(request, 400, "validation_error", "the body has invalid fields", std::move(errors));
 }
 
+// A money movement's body: {"amountMinor": n, "currency": "USD" (when asked), "reason": "..."}.
+struct AmountBody {
+  int64_t amount_minor = 0;
+  std::string currency;
+  std::string reason;
+};
+std::expected<AmountBody, HttpResponse> amount_body(const HttpRequest& request, bool with_currency) {
+  auto body = with_currency ? json_body(request, {"amountMinor", "currency", "reason"})
+                            : json_body(request, {"amountMinor", "reason"});
+  if (!body) return std::unexpected(body.error());
+  std::vector<FieldDetail> errors;
+  AmountBody out;
+  if (auto amount = integer(*body, "amountMinor", errors)) out.amount_minor = *amount;
+  else if (errors.empty()) errors.push_back({"amountMinor", "is required"});
+  if (with_currency) {
+    if (auto currency = text(*body, "currency", "currency", errors)) out.currency = *currency;
+    else if (errors.empty()) errors.push_back({"currency", "is required"});
+  }
+  if (auto reason = text(*body, "reason", "reason", errors)) out.reason = *reason;
+  if (!errors.empty()) return std::unexpected(bad_request(request, std::move(errors)));
+  return out;
+}
+
 // ---- subscription ----
 
 HttpResponse get_subscription(BillingApiDeps& deps, const HttpRequest& request) {
@@ -454,15 +477,12 @@ HttpResponse void_invoice(BillingApiDeps& deps, const HttpRequest& request) {
 HttpResponse grant_credit(BillingApiDeps& deps, const HttpRequest& request) {
   auto access = access_tenant(deps.gateway, request, kPlatformWriters, OwnTenant::none);
   if (!access) return access.error();
-  auto body = json_body(request, {"amountMinor", "currency", "reason"});
-  if (!body) return body.error();
-  std::vector<FieldDetail> errors;
+  auto amount = amount_body(request, true);
+  if (!amount) return amount.error();
   v1::GrantCredit command;
-  if (auto amount = integer(*body, "amountMinor", errors)) command.set_amount_minor(*amount);
-  else if (errors.empty()) errors.push_back({"amountMinor", "is required"});
-  if (auto currency = text(*body, "currency", "currency", errors)) command.set_currency(*currency);
-  if (auto reason = text(*body, "reason", "reason", errors)) command.set_reason(*reason);
-  if (!errors.empty()) return bad_request(request, std::move(errors));
+  command.set_amount_minor(amount->amount_minor);
+  command.set_currency(amount->currency);
+  command.set_reason(amount->reason);
   return run_command(deps.gateway, request, command_for(access->tenant_id, command), access->principal, 201,
                      "credit granted");
 }
@@ -470,15 +490,12 @@ HttpResponse grant_credit(BillingApiDeps& deps, const HttpRequest& request) {
 HttpResponse credit_note(BillingApiDeps& deps, const HttpRequest& request) {
   auto access = access_tenant(deps.gateway, request, kPlatformWriters, OwnTenant::none);
   if (!access) return access.error();
-  auto body = json_body(request, {"amountMinor", "reason"});
-  if (!body) return body.error();
-  std::vector<FieldDetail> errors;
+  auto amount = amount_body(request, false);
+  if (!amount) return amount.error();
   v1::IssueCreditNote command;
   command.set_invoice_id(request.path_params.at("invoice"));
-  if (auto amount = integer(*body, "amountMinor", errors)) command.set_amount_minor(*amount);
-  else if (errors.empty()) errors.push_back({"amountMinor", "is required"});
-  if (auto reason = text(*body, "reason", "reason", errors)) command.set_reason(*reason);
-  if (!errors.empty()) return bad_request(request, std::move(errors));
+  command.set_amount_minor(amount->amount_minor);
+  command.set_reason(amount->reason);
   return run_command(deps.gateway, request, command_for(access->tenant_id, command), access->principal, 201,
                      "credit note issued");
 }
@@ -486,15 +503,12 @@ HttpResponse credit_note(BillingApiDeps& deps, const HttpRequest& request) {
 HttpResponse refund(BillingApiDeps& deps, const HttpRequest& request) {
   auto access = access_tenant(deps.gateway, request, kPlatformWriters, OwnTenant::none);
   if (!access) return access.error();
-  auto body = json_body(request, {"amountMinor", "currency", "reason"});
-  if (!body) return body.error();
-  std::vector<FieldDetail> errors;
+  auto amount = amount_body(request, true);
+  if (!amount) return amount.error();
   v1::RefundCredit command;
-  if (auto amount = integer(*body, "amountMinor", errors)) command.set_amount_minor(*amount);
-  else if (errors.empty()) errors.push_back({"amountMinor", "is required"});
-  if (auto currency = text(*body, "currency", "currency", errors)) command.set_currency(*currency);
-  if (auto reason = text(*body, "reason", "reason", errors)) command.set_reason(*reason);
-  if (!errors.empty()) return bad_request(request, std::move(errors));
+  command.set_amount_minor(amount->amount_minor);
+  command.set_currency(amount->currency);
+  command.set_reason(amount->reason);
   return run_command(deps.gateway, request, command_for(access->tenant_id, command), access->principal, 201,
                      "credit balance refunded");
 }

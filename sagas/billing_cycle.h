@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "commands/command_client.h"
+#include "sagas/periodic.h"
 #include "connectors/clock/clock.h"
 #include "connectors/payments/payment_provider.h"
 #include "domain/billing/periods.h"
@@ -96,10 +97,7 @@ class BillingSaga {
   UsageSource usage_;
   BillingSagaOptions options_;
   std::mutex run_mutex_;  // one pass at a time (the thread and API-driven test clocks)
-  std::thread thread_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
+  Periodic periodic_;
 };
 
 }  // namespace tenantry::sagas

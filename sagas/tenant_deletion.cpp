@@ -51,26 +51,9 @@ log::Result<DeletionPass> TenantDeletionSaga::run_once() {
 }
 
 void TenantDeletionSaga::start() {
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] {
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      lock.unlock();
-      (void)run_once();  // a failed pass is retried at the next interval
-      lock.lock();
-      wake_.wait_for(lock, options_.interval, [this] { return stopping_; });
-    }
-  });
+  periodic_.start(options_.interval, [this] { (void)run_once(); });  // a failed pass is retried
 }
 
-void TenantDeletionSaga::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void TenantDeletionSaga::stop() { periodic_.stop(); }
 
 }  // namespace tenantry::sagas

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "commands/command_client.h"
+#include "sagas/periodic.h"
 #include "connectors/clock/clock.h"
 #include "projections/tenant_directory/tenant_directory.h"
 
@@ -57,10 +58,7 @@ class TenantDeletionSaga {
   commands::CommandClient& client_;
   const clock::Clock& clock_;
   DeletionSagaOptions options_;
-  std::thread thread_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
+  Periodic periodic_;
 };
 
 }  // namespace tenantry::sagas

@@ -5,8 +5,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 
+#include "app/log_options.h"
+#include "connectors/log/embedded/embedded_log.h"
 #include "tenantry/v1/tenant.pb.h"
 
 namespace tenantry::bench {
@@ -73,6 +77,50 @@ std::string mint_token(const std::string& secret, const std::string& roles_json)
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &mac_bytes);
   return input + "." + base64url(std::string_view(reinterpret_cast<const char*>(mac), mac_bytes));
+}
+
+std::unique_ptr<log::EventLog> open_bench_log(const std::string& path, int partitions, std::string* error) {
+  log::embedded::EmbeddedOptions options;
+  options.path = path;
+  auto log = log::embedded::open_embedded_log(options);
+  if (!log) {
+    *error = log.error().message;
+    return nullptr;
+  }
+  for (const auto& topic : app::tenantry_topics(partitions)) {
+    if (auto created = (*log)->create_topic(topic); !created) {
+      *error = created.error().message;
+      return nullptr;
+    }
+  }
+  return std::move(*log);
+}
+
+double append_pipelined(log::EventLog& log, std::vector<log::Record> records, std::string* error, size_t batch) {
+  constexpr int kInFlight = 8;
+  std::mutex mutex;
+  std::condition_variable cv;
+  int pending = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t done = 0; done < records.size();) {
+    log::AppendRequest request;
+    for (size_t i = 0; i < batch && done < records.size(); ++i, ++done) request.records.push_back(std::move(records[done]));
+    {
+      std::unique_lock lock(mutex);
+      cv.wait(lock, [&] { return pending < kInFlight; });
+      ++pending;
+    }
+    log.append_async(std::move(request), [&](log::Result<log::AppendResult> result) {
+      std::lock_guard lock(mutex);
+      if (!result && error->empty()) *error = result.error().message;
+      --pending;
+      cv.notify_all();
+    });
+  }
+  std::unique_lock lock(mutex);
+  cv.wait(lock, [&] { return pending == 0; });
+  return static_cast<double>(records.size()) /
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace tenantry::bench

@@ -109,37 +109,6 @@ std::vector<log::Record> appended_between(log::EventLog& log, const std::map<std
   return records;
 }
 
-// The raw log appending `records` in batches of the processor's size, pipelined.
-double raw_append_rate(log::EventLog& log, std::vector<log::Record> records, int partitions, std::string* error) {
-  if (auto created = log.create_topic({"bench.raw", partitions}); !created) {
-    *error = created.error().message;
-    return 0;
-  }
-  constexpr size_t kBatch = 500;
-  constexpr int kInFlight = 8;
-  std::mutex mutex;
-  std::condition_variable cv;
-  int pending = 0;
-  const auto start = Clock::now();
-  for (size_t done = 0; done < records.size();) {
-    log::AppendRequest request;
-    for (size_t i = 0; i < kBatch && done < records.size(); ++i, ++done) request.records.push_back(std::move(records[done]));
-    {
-      std::unique_lock lock(mutex);
-      cv.wait(lock, [&] { return pending < kInFlight; });
-      ++pending;
-    }
-    log.append_async(std::move(request), [&](log::Result<log::AppendResult> result) {
-      std::lock_guard lock(mutex);
-      if (!result && error->empty()) *error = result.error().message;
-      --pending;
-      cv.notify_all();
-    });
-  }
-  std::unique_lock lock(mutex);
-  cv.wait(lock, [&] { return pending == 0; });
-  return static_cast<double>(records.size()) / seconds_since(start);
-}
 
 }  // namespace
 
@@ -150,19 +119,8 @@ BillingFigures bench_billing(const BillingBenchOptions& options, std::string* er
   fs::create_directories(root);
   const int tenants = std::max(options.tenants, 1);
 
-  log::embedded::EmbeddedOptions log_options;
-  log_options.path = (root / "log").string();
-  auto log = log::embedded::open_embedded_log(log_options);
-  if (!log) {
-    *error = log.error().message;
-    return figures;
-  }
-  for (const auto& topic : app::tenantry_topics(options.partitions)) {
-    if (auto created = (*log)->create_topic(topic); !created) {
-      *error = created.error().message;
-      return figures;
-    }
-  }
+  auto log = open_bench_log((root / "log").string(), options.partitions, error);
+  if (!log) return figures;
   auto families = commands::CommandProcessor::store_families();
   for (const char* family : {projections::kBillingFamily, projections::kOffsetsFamily, payments::kTestProviderFamily}) {
     families.push_back(family);
@@ -178,12 +136,12 @@ BillingFigures bench_billing(const BillingBenchOptions& options, std::string* er
   const int64_t end_us = domain::billing::utc_us(2025, 2, 1);
   clock::ManualClock clock(end_us);
   commands::TenantAggregate aggregate;
-  commands::CommandProcessor processor(**log, **store, aggregate, clock);
+  commands::CommandProcessor processor(*log, **store, aggregate, clock);
   if (auto started = processor.start(); !started) {
     *error = started.error().message;
     return figures;
   }
-  auto client = commands::CommandClient::start(**log);
+  auto client = commands::CommandClient::start(*log);
   if (!client) {
     *error = client.error().message;
     return figures;
@@ -208,7 +166,7 @@ BillingFigures bench_billing(const BillingBenchOptions& options, std::string* er
   }
   if (!run_all(**client, setup, error)) return figures;
   projections::BillingModel model;
-  projections::ProjectionRunner runner(**log, **store, model);
+  projections::ProjectionRunner runner(*log, **store, model);
   if (auto started = runner.start(); !started) {
     *error = started.error().message;
     return figures;
@@ -233,7 +191,7 @@ BillingFigures bench_billing(const BillingBenchOptions& options, std::string* er
   sagas::BillingSaga saga(queries, **client, provider, clock, usage, saga_options);
 
   // The invoice run: every period closed, every invoice in the read model.
-  const auto before = end_offsets(**log, options.partitions);
+  const auto before = end_offsets(*log, options.partitions);
   const auto close_start = Clock::now();
   auto closed = saga.close_due(end_us);
   if (!closed) {
@@ -245,7 +203,7 @@ BillingFigures bench_billing(const BillingBenchOptions& options, std::string* er
   figures.close_seconds = seconds_since(close_start);
   figures.invoices = closed->closed;
   figures.invoices_per_second = static_cast<double>(figures.invoices) / figures.close_seconds;
-  const auto after = end_offsets(**log, options.partitions);
+  const auto after = end_offsets(*log, options.partitions);
 
   // Settling: charged with the test provider, recorded, seen paid.
   const auto settle_start = Clock::now();
@@ -276,11 +234,15 @@ BillingFigures bench_billing(const BillingBenchOptions& options, std::string* er
   processor.stop();
 
   // The raw log: the very records the invoice run appended.
-  auto records = appended_between(**log, before, after, error);
+  auto records = appended_between(*log, before, after, error);
   if (!error->empty()) return figures;
   figures.close_records = static_cast<int64_t>(records.size());
   figures.close_records_per_second = static_cast<double>(figures.close_records) / figures.close_seconds;
-  figures.raw_append_records_per_second = raw_append_rate(**log, std::move(records), options.partitions, error);
+  if (auto created = log->create_topic({"bench.raw", options.partitions}); !created) {
+    *error = created.error().message;
+    return figures;
+  }
+  figures.raw_append_records_per_second = append_pipelined(*log, std::move(records), error);
   return figures;  // the caller removes the directory once everything here is closed
 }
 

@@ -268,32 +268,12 @@ double raw_append_rate(log::EventLog& log, int64_t records, int partitions, std:
     return 0;
   }
   const std::string value(180, 'x');
-  constexpr int kBatch = 500;
-  constexpr int kInFlight = 8;
-  std::mutex mutex;
-  std::condition_variable cv;
-  int pending = 0;
-  const auto start = Clock::now();
-  for (int64_t done = 0; done < records;) {
-    log::AppendRequest request;
-    for (int i = 0; i < kBatch && done < records; ++i, ++done) {
-      request.records.push_back(log::Record{"bench.raw", tenant_id(static_cast<int>(done % 10000)), value, {}, std::nullopt});
-    }
-    {
-      std::unique_lock lock(mutex);
-      cv.wait(lock, [&] { return pending < kInFlight; });
-      ++pending;
-    }
-    log.append_async(std::move(request), [&](log::Result<log::AppendResult> result) {
-      std::lock_guard lock(mutex);
-      if (!result && error->empty()) *error = result.error().message;
-      --pending;
-      cv.notify_all();
-    });
+  std::vector<log::Record> batch;
+  batch.reserve(static_cast<size_t>(records));
+  for (int64_t i = 0; i < records; ++i) {
+    batch.push_back(log::Record{"bench.raw", tenant_id(static_cast<int>(i % 10000)), value, {}, std::nullopt});
   }
-  std::unique_lock lock(mutex);
-  cv.wait(lock, [&] { return pending == 0; });
-  return static_cast<double>(records) / std::chrono::duration<double>(Clock::now() - start).count();
+  return append_pipelined(log, std::move(batch), error);
 }
 
 void fill_latency(ModeFigure& figure, const std::vector<double>& latencies, int64_t count, double per_second) {
@@ -316,19 +296,8 @@ std::vector<CommandsFigure> bench_commands(const CommandsBenchOptions& options, 
     CommandsFigure figure;
     figure.tenants = tenants;
     {
-      log::embedded::EmbeddedOptions log_options;
-      log_options.path = (root / "log").string();
-      auto log = log::embedded::open_embedded_log(log_options);
-      if (!log) {
-        *error = log.error().message;
-        return figures;
-      }
-      for (const auto& topic : app::tenantry_topics(options.partitions)) {
-        if (auto created = (*log)->create_topic(topic); !created) {
-          *error = created.error().message;
-          return figures;
-        }
-      }
+      auto log = open_bench_log((root / "log").string(), options.partitions, error);
+      if (!log) return figures;
       // The node's local state as serve opens it: processor cache and tenant directory.
       auto families = commands::CommandProcessor::store_families();
       for (const auto& family : projections::TenantDirectoryModel::store_families()) families.push_back(family);
@@ -340,19 +309,19 @@ std::vector<CommandsFigure> bench_commands(const CommandsBenchOptions& options, 
       clock::SystemClock clock;
       commands::TenantAggregate aggregate;
       // As serve runs it: registrations claim their slugs platform-wide.
-      auto names = commands::NameRegistry::open(**log);
+      auto names = commands::NameRegistry::open(*log);
       if (!names) {
         *error = names.error().message;
         return figures;
       }
       commands::ProcessorOptions processor_options;
       processor_options.names = names->get();
-      commands::CommandProcessor processor(**log, **store, aggregate, clock, processor_options);
+      commands::CommandProcessor processor(*log, **store, aggregate, clock, processor_options);
       if (auto started = processor.start(); !started) {
         *error = started.error().message;
         return figures;
       }
-      auto client = commands::CommandClient::start(**log);
+      auto client = commands::CommandClient::start(*log);
       if (!client) {
         *error = client.error().message;
         return figures;
@@ -393,7 +362,7 @@ std::vector<CommandsFigure> bench_commands(const CommandsBenchOptions& options, 
         projections::TenantDirectory directory(**store);
         gateway::TenantContextCache contexts(directory);
         directory_model.on_changed([&contexts](std::string_view tenant) { contexts.invalidate(tenant); });
-        projections::ProjectionRunner directory_runner(**log, **store, directory_model);
+        projections::ProjectionRunner directory_runner(*log, **store, directory_model);
         if (auto started = directory_runner.start(); !started) {
           *error = started.error().message;
           return figures;
@@ -445,7 +414,7 @@ std::vector<CommandsFigure> bench_commands(const CommandsBenchOptions& options, 
       client->reset();
       processor.stop();
       figure.raw_append_records_per_second =
-          raw_append_rate(**log, std::max<int64_t>(options.commands, 20000), options.partitions, error);
+          raw_append_rate(*log, std::max<int64_t>(options.commands, 20000), options.partitions, error);
       if (!error->empty()) return figures;
     }
     fs::remove_all(root);

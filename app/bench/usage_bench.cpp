@@ -45,7 +45,6 @@ using store::put_be;
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 constexpr int kAppendBatch = 1000;
-constexpr int kAppendsInFlight = 8;
 constexpr int64_t kSecondUs = 1000000;
 
 int64_t now_us() {
@@ -130,19 +129,8 @@ UsageFigures bench_usage(const UsageBenchOptions& options, std::string* error) {
       raw_write_rate(root / "raw", options.events, tenants, base_us, &figures.raw_keys_per_event, error);
   if (!error->empty()) return figures;
 
-  log::embedded::EmbeddedOptions log_options;
-  log_options.path = (root / "log").string();
-  auto log = log::embedded::open_embedded_log(log_options);
-  if (!log) {
-    *error = log.error().message;
-    return figures;
-  }
-  for (const auto& topic : app::tenantry_topics(options.partitions)) {
-    if (auto created = (*log)->create_topic(topic); !created) {
-      *error = created.error().message;
-      return figures;
-    }
-  }
+  auto log = open_bench_log((root / "log").string(), options.partitions, error);
+  if (!log) return figures;
   auto families = commands::CommandProcessor::store_families();
   for (const auto& family : projections::TenantDirectoryModel::store_families()) families.push_back(family);
   families.push_back(projections::kUsageFamily);
@@ -166,40 +154,23 @@ UsageFigures bench_usage(const UsageBenchOptions& options, std::string* error) {
   runner_options.kind = log::TopicKind::fenced;
   runner_options.idle_wait = std::chrono::milliseconds(50);
   runner_options.max_batch_events = 10000;  // as serve runs it
-  projections::ProjectionRunner runner(**log, **store, model, runner_options);
+  projections::ProjectionRunner runner(*log, **store, model, runner_options);
   if (auto started = runner.start(); !started) {
     *error = started.error().message;
     return figures;
   }
 
-  // The topic path: durable appends, pipelined, while the projection counts them.
+  // The topic path: durable appends, pipelined, while the projection counts them (the
+  // events are made inside the timed span, as a producer would).
   {
-    std::mutex mutex;
-    std::condition_variable cv;
-    int pending = 0;
     const auto start = Clock::now();
-    for (int64_t done = 0; done < options.events;) {
-      log::AppendRequest request;
-      for (int i = 0; i < kAppendBatch && done < options.events; ++i, ++done) {
-        auto event = event_of(done, tenants, base_us);
-        request.records.push_back({"tenantry.usage", event.tenant_id(), event.SerializeAsString(), {}, std::nullopt});
-      }
-      {
-        std::unique_lock lock(mutex);
-        cv.wait(lock, [&] { return pending < kAppendsInFlight; });
-        ++pending;
-      }
-      (*log)->append_async(std::move(request), [&](log::Result<log::AppendResult> result) {
-        std::lock_guard lock(mutex);
-        if (!result && error->empty()) *error = result.error().message;
-        --pending;
-        cv.notify_all();
-      });
+    std::vector<log::Record> records;
+    records.reserve(static_cast<size_t>(options.events));
+    for (int64_t done = 0; done < options.events; ++done) {
+      auto event = event_of(done, tenants, base_us);
+      records.push_back({"tenantry.usage", event.tenant_id(), event.SerializeAsString(), {}, std::nullopt});
     }
-    {
-      std::unique_lock lock(mutex);
-      cv.wait(lock, [&] { return pending == 0; });
-    }
+    append_pipelined(*log, std::move(records), error, kAppendBatch);
     if (!error->empty()) return figures;
     while (!caught_up(runner)) {
       if (auto failed = runner.failure()) {
@@ -239,7 +210,7 @@ UsageFigures bench_usage(const UsageBenchOptions& options, std::string* error) {
       const auto sent = Clock::now();
       log::AppendRequest request;
       request.records.push_back({"tenantry.usage", event.tenant_id(), event.SerializeAsString(), {}, std::nullopt});
-      if (auto appended = (*log)->append(std::move(request)); !appended) {
+      if (auto appended = log->append(std::move(request)); !appended) {
         *error = appended.error().message;
         return figures;
       }
@@ -262,19 +233,19 @@ UsageFigures bench_usage(const UsageBenchOptions& options, std::string* error) {
   // The gateway: tenants registered through the processor, the directory caught up.
   clock::SystemClock clock;
   commands::TenantAggregate aggregate;
-  auto names = commands::NameRegistry::open(**log);
+  auto names = commands::NameRegistry::open(*log);
   if (!names) {
     *error = names.error().message;
     return figures;
   }
   commands::ProcessorOptions processor_options;
   processor_options.names = names->get();
-  commands::CommandProcessor processor(**log, **store, aggregate, clock, processor_options);
+  commands::CommandProcessor processor(*log, **store, aggregate, clock, processor_options);
   if (auto started = processor.start(); !started) {
     *error = started.error().message;
     return figures;
   }
-  auto client = commands::CommandClient::start(**log);
+  auto client = commands::CommandClient::start(*log);
   if (!client) {
     *error = client.error().message;
     return figures;
@@ -297,7 +268,7 @@ UsageFigures bench_usage(const UsageBenchOptions& options, std::string* error) {
   projections::TenantDirectoryModel directory_model;
   projections::TenantDirectory directory(**store);
   gateway::TenantContextCache contexts(directory);
-  projections::ProjectionRunner directory_runner(**log, **store, directory_model);
+  projections::ProjectionRunner directory_runner(*log, **store, directory_model);
   if (auto applied = directory_runner.catch_up(); !applied) {
     *error = applied.error().message;
     return figures;
@@ -313,7 +284,7 @@ UsageFigures bench_usage(const UsageBenchOptions& options, std::string* error) {
   gateway::GatewayDeps deps{**client, directory, **jwt, [] { return now_us(); }};
   deps.contexts = &contexts;
   clock::TimeZones zones;
-  gateway::UsageApiDeps usage_deps{deps, **log, model, queries, zones, nullptr};
+  gateway::UsageApiDeps usage_deps{deps, *log, model, queries, zones, nullptr};
 
   // Over HTTP: batches of events from a platform service, on keep-alive connections.
   {
@@ -381,7 +352,7 @@ UsageFigures bench_usage(const UsageBenchOptions& options, std::string* error) {
   {
     gateway::GuardOptions guard_options;
     gateway::RequestGuard guard(
-        deps, **log, zones,
+        deps, *log, zones,
         gateway::projection_usage_reader(queries),
         nullptr, guard_options);
     std::vector<http::auth::Principal> principals(static_cast<size_t>(tenants));
