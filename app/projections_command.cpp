@@ -11,6 +11,7 @@
 #include "connectors/clock/time_zones.h"
 #include "gateway/tenant_context.h"
 #include "gateway/usage_api.h"
+#include "projections/billing/billing_model.h"
 #include "projections/projection_runner.h"
 #include "projections/usage/storage_meter.h"
 #include "projections/usage/usage_model.h"
@@ -25,10 +26,11 @@ constexpr const char* kUsage =
     "  rebuild NAME   erase the read model NAME and replay its topics from offset 0\n\n"
     "Read models: tenant_directory, audit_merkle (the events' Merkle trees), audit_activity\n"
     "(who did what, from the replies and audit topics), usage (the meters, from the usage\n"
-    "topic; pass the --meters-file serve uses), tenant_storage (stored bytes per tenant)\n"
+    "topic; pass the --meters-file serve uses), tenant_storage (stored bytes per tenant),\n"
+    "billing (subscriptions, invoices, due indexes, plan versions)\n"
     "Run it with `tenantry serve` stopped: they share the data directory.\n";
 
-constexpr const char* kModels = "tenant_directory, audit_merkle, audit_activity, usage, tenant_storage";
+constexpr const char* kModels = "tenant_directory, audit_merkle, audit_activity, usage, tenant_storage, billing";
 
 }  // namespace
 
@@ -48,7 +50,7 @@ int run_projections(const std::vector<std::string>& args) {
     name = rest[0];
     rest.erase(rest.begin());
     if (name != "tenant_directory" && name != "audit_merkle" && name != "audit_activity" && name != "usage" &&
-        name != "tenant_storage") {
+        name != "tenant_storage" && name != "billing") {
       std::fprintf(stderr, "tenantry projections rebuild: unknown read model '%s' (%s)\n", name.c_str(), kModels);
       return 2;
     }
@@ -88,6 +90,7 @@ int run_projections(const std::vector<std::string>& args) {
   audit::MerkleTreeModel merkle;
   audit::ActivityModel activity;
   projections::StorageModel storage;
+  projections::BillingModel billing;
   projections::TenantDirectory tenants(**store);
   clock::TimeZones zones;
   std::unique_ptr<projections::UsageModel> usage;
@@ -117,6 +120,7 @@ int run_projections(const std::vector<std::string>& args) {
   if (name == "audit_merkle") add(merkle, "tenantry.events", log::TopicKind::events);
   if (name == "usage") add(*usage, "tenantry.usage", log::TopicKind::fenced);
   if (name == "tenant_storage") add(storage, "tenantry.events", log::TopicKind::events);
+  if (name == "billing") add(billing, "tenantry.events", log::TopicKind::events);
   if (name == "audit_activity") {
     add(activity, activity.replies_topic(), log::TopicKind::fenced);
     add(activity, activity.audit_topic(), log::TopicKind::fenced);

@@ -114,13 +114,17 @@ TEST_CASE("projections rebuild: usage and stored bytes replayed from the log giv
         R"({"id":"b","source":"s","type":"work.done","tenantid":"t-u","data":{"units":5}},)"
         R"({"id":"a","source":"s","type":"work.done","tenantid":"t-u","data":{"units":4}}])";
     REQUIRE(call(port, "POST", "/v1/usage", batch).first == 202);
+    REQUIRE(call(port, "POST", "/v1/tenants/t-u/subscription", R"({"plan":"pro","trial":false})").first == 201);
     REQUIRE(tenantry::testing::eventually(20s, [&] { return total(port, "units") == 9 && total(port, "storage_bytes") > 0; }));
+    REQUIRE(tenantry::testing::eventually(20s, [&] {
+      return call(port, "GET", "/v1/tenants/t-u/subscription").second.find("\"status\":\"active\"") != std::string::npos;
+    }));
     units = total(port, "units");
     bytes = total(port, "storage_bytes");
     serve.signal(SIGTERM);
     REQUIRE(serve.wait() == 0);
   }
-  for (const std::string model : {"usage", "tenant_storage"}) {
+  for (const std::string model : {"usage", "tenant_storage", "billing"}) {
     auto rebuilt = tenantry::testing::run_to_end(
         {TENANTRY_BINARY, "projections", "rebuild", model, "--data-dir", data_dir, "--meters-file", meters});
     INFO(rebuilt.err);
@@ -130,6 +134,9 @@ TEST_CASE("projections rebuild: usage and stored bytes replayed from the log giv
   const uint16_t port = tenantry::testing::listening_port(serve);
   CHECK(total(port, "units") == units);
   CHECK(total(port, "storage_bytes") == bytes);
+  const auto subscription = call(port, "GET", "/v1/tenants/t-u/subscription");
+  CHECK(subscription.second.find("\"status\":\"active\"") != std::string::npos);
+  CHECK(subscription.second.find("\"id\":\"pro\"") != std::string::npos);
   serve.signal(SIGTERM);
   CHECK(serve.wait() == 0);
 }
