@@ -48,6 +48,29 @@ inline Reply http_call(uint16_t port, const std::string& method, const std::stri
   return reply;
 }
 
+// For crash tests: the status of a call to a server that may be killed meanwhile; 0
+// when there was no answer within `timeout_s`.
+inline int status_or_none(uint16_t port, const std::string& method, const std::string& path,
+                          const std::string& bearer, const std::string& body,
+                          const std::map<std::string, std::string>& headers = {}, int timeout_s = 30) {
+  try {
+    Poco::Net::HTTPClientSession session("127.0.0.1", port);
+    session.setTimeout(Poco::Timespan(timeout_s, 0));
+    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    request.set("Authorization", "Bearer " + bearer);
+    for (const auto& [name, value] : headers) request.set(name, value);
+    request.setContentType("application/json");
+    request.setContentLength(static_cast<std::streamsize>(body.size()));
+    session.sendRequest(request) << body;
+    Poco::Net::HTTPResponse response;
+    std::string text;
+    Poco::StreamCopier::copyToString(session.receiveResponse(response), text);
+    return static_cast<int>(response.getStatus());
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 inline std::string error_type(const Reply& reply) {
   return reply.body->getObject("error")->getValue<std::string>("type");
 }

@@ -6,11 +6,6 @@
 // issued twice, no charge asked twice, no payment lost.
 #include <catch2/catch.hpp>
 
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/StreamCopier.h>
-
 #include <atomic>
 #include <csignal>
 #include <ctime>
@@ -30,26 +25,6 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::string kSecret = "billing-crash-test-secret-of-32-bytes-or-more";
-
-// The status, or 0 when there was no answer.
-int call(uint16_t port, const std::string& method, const std::string& path, const std::string& bearer,
-         const std::string& body) {
-  try {
-    Poco::Net::HTTPClientSession session("127.0.0.1", port);
-    session.setTimeout(Poco::Timespan(30, 0));
-    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-    request.set("Authorization", "Bearer " + bearer);
-    request.setContentType("application/json");
-    request.setContentLength(static_cast<std::streamsize>(body.size()));
-    session.sendRequest(request) << body;
-    Poco::Net::HTTPResponse response;
-    std::string text;
-    Poco::StreamCopier::copyToString(session.receiveResponse(response), text);
-    return static_cast<int>(response.getStatus());
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
 
 std::string month(int index) {  // 0 -> 2025-01-01, 12 -> 2026-01-01
   const int year = 2025 + index / 12;
@@ -101,8 +76,8 @@ TEST_CASE("billing: kill -9 during a year of closes and charges, and nothing is 
           std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &civil);
           iso = text;
         }
-        while (call(port, "POST", "/v1/tenants/" + tenant + "/test-clock/advance", admin, R"({"to":")" + iso + R"("})") !=
-               200) {
+        while (tenantry::testing::status_or_none(port, "POST", "/v1/tenants/" + tenant + "/test-clock/advance", admin,
+                                                 R"({"to":")" + iso + R"("})") != 200) {
           std::this_thread::sleep_for(20ms);
         }
       }

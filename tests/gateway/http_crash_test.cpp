@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "child_process.h"
+#include "gateway/api_client.h"
 #include "gateway/serve_fixture.h"
 #include "connectors/log/accepted_reader.h"
 #include "connectors/log/embedded/embedded_log.h"
@@ -34,24 +35,11 @@ const std::string kSecret = "http-crash-test-secret-of-32-bytes-or-more";
 
 // POSTs one registration; the status, or 0 when the connection failed.
 int register_tenant(uint16_t port, const std::string& bearer, int n) {
-  try {
-    Poco::Net::HTTPClientSession session("127.0.0.1", port);
-    session.setTimeout(Poco::Timespan(10, 0));
-    const std::string body = R"({"id":"t-)" + std::to_string(n) + R"(","slug":"crash-)" + std::to_string(n) +
-                             R"(","displayName":"T","plan":"basic","isolationTier":"shared","region":"eu-west-1",)"
-                             R"("adminContact":{"name":"A","email":"a@example.com"}})";
-    Poco::Net::HTTPRequest request("POST", "/v1/tenants", Poco::Net::HTTPMessage::HTTP_1_1);
-    request.set("Authorization", "Bearer " + bearer);
-    request.set("Idempotency-Key", "register-" + std::to_string(n));
-    request.setContentLength(static_cast<std::streamsize>(body.size()));
-    session.sendRequest(request) << body;
-    Poco::Net::HTTPResponse response;
-    std::string text;
-    Poco::StreamCopier::copyToString(session.receiveResponse(response), text);
-    return static_cast<int>(response.getStatus());
-  } catch (const std::exception&) {
-    return 0;
-  }
+  const std::string body = R"({"id":"t-)" + std::to_string(n) + R"(","slug":"crash-)" + std::to_string(n) +
+                           R"(","displayName":"T","plan":"basic","isolationTier":"shared","region":"eu-west-1",)"
+                           R"("adminContact":{"name":"A","email":"a@example.com"}})";
+  return tenantry::testing::status_or_none(port, "POST", "/v1/tenants", bearer, body,
+                                           {{"Idempotency-Key", "register-" + std::to_string(n)}}, 10);
 }
 
 }  // namespace

@@ -31,21 +31,7 @@ const std::string kSecret = "usage-crash-test-secret-of-32-bytes-or-more";
 
 // POSTs a batch; the status, or 0 when there was no answer.
 int post(uint16_t port, const std::string& bearer, const std::string& body) {
-  try {
-    Poco::Net::HTTPClientSession session("127.0.0.1", port);
-    session.setTimeout(Poco::Timespan(10, 0));
-    Poco::Net::HTTPRequest request("POST", "/v1/usage", Poco::Net::HTTPMessage::HTTP_1_1);
-    request.set("Authorization", "Bearer " + bearer);
-    request.setContentType("application/json");
-    request.setContentLength(static_cast<std::streamsize>(body.size()));
-    session.sendRequest(request) << body;
-    Poco::Net::HTTPResponse response;
-    std::string text;
-    Poco::StreamCopier::copyToString(session.receiveResponse(response), text);
-    return static_cast<int>(response.getStatus());
-  } catch (const std::exception&) {
-    return 0;
-  }
+  return tenantry::testing::status_or_none(port, "POST", "/v1/usage", bearer, body, {}, 10);
 }
 
 }  // namespace

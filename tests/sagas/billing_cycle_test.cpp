@@ -112,6 +112,18 @@ struct World {
     return *reply;
   }
 
+  void register_acme() {
+    v1::RegisterTenant registration;
+    registration.set_slug("acme");
+    registration.set_display_name("Acme");
+    registration.set_plan("basic");
+    registration.set_isolation_tier(v1::ISOLATION_TIER_SHARED);
+    registration.set_region("eu-west-1");
+    registration.mutable_admin_contact()->set_name("Ops");
+    registration.mutable_admin_contact()->set_email("ops@example.com");
+    send(registration);
+  }
+
   // Moves the tenant's test clock and runs everything that fell due.
   void advance_to(int64_t to_us) {
     v1::AdvanceTestClock advance;
@@ -143,15 +155,7 @@ int64_t prorate(int64_t cents, int64_t days_left, int64_t days) {
 TEST_CASE("billing saga: a year on a test clock, line by line, with an upgrade, a downgrade and failed payments",
           "[sagas][billing]") {
   World world;
-  v1::RegisterTenant registration;
-  registration.set_slug("acme");
-  registration.set_display_name("Acme");
-  registration.set_plan("basic");
-  registration.set_isolation_tier(v1::ISOLATION_TIER_SHARED);
-  registration.set_region("eu-west-1");
-  registration.mutable_admin_contact()->set_name("Ops");
-  registration.mutable_admin_contact()->set_email("ops@example.com");
-  world.send(registration);
+  world.register_acme();
   v1::AttachTestClock attach;
   attach.set_now_us(utc_us(2025, 1, 1));
   world.send(attach);
@@ -239,15 +243,7 @@ TEST_CASE("billing saga: a year on a test clock, line by line, with an upgrade, 
 TEST_CASE("billing saga: each step repeated after a crash is a no-op (same command ids, same charge keys)",
           "[sagas][billing]") {
   World world;
-  v1::RegisterTenant registration;
-  registration.set_slug("acme");
-  registration.set_display_name("Acme");
-  registration.set_plan("basic");
-  registration.set_isolation_tier(v1::ISOLATION_TIER_SHARED);
-  registration.set_region("eu-west-1");
-  registration.mutable_admin_contact()->set_name("Ops");
-  registration.mutable_admin_contact()->set_email("ops@example.com");
-  world.send(registration);
+  world.register_acme();
   v1::StartSubscription start;
   *start.mutable_plan() = domain::billing::plan_to_wire(plan("ten", 10));
   start.set_skip_trial(true);
