@@ -322,7 +322,7 @@ TEST_CASE("billing account: bad input is refused and changes nothing", "[domain]
   CHECK(account.state.SerializeAsString() == before);
 }
 
-TEST_CASE("billing account: downgrades wait for the period's end; cancel and resume", "[domain][billing]") {
+TEST_CASE("billing account: downgrades wait for the period's end, cancel and resume", "[domain][billing]") {
   Book account;
   account.ok(start(monthly("twenty", "20"), at(2024, 4, 1)));
   account.ok(change(monthly("ten", "10"), at(2024, 4, 10)));
@@ -430,7 +430,7 @@ TEST_CASE("billing account: test clocks move forwards only, and bound what comma
   CHECK(back.error().fields.at(0).field == "to_us");
 }
 
-TEST_CASE("billing catalog: published versions follow the version rules; subscriptions keep theirs", "[domain][billing]") {
+TEST_CASE("billing catalog: published versions follow the version rules, subscriptions keep theirs", "[domain][billing]") {
   v1::BillingStateSnapshot catalog;
   const TenantView none{};
   const Context on_catalog{at(2024, 1, 1), kCatalogStream};

@@ -118,7 +118,7 @@ TEST_CASE("usage: what an event contributes, and why it cannot", "[domain][usage
   CHECK(errors[2].field == "valueProperty");
 }
 
-TEST_CASE("usage: windows; day and month in the tenant's zone", "[domain][usage]") {
+TEST_CASE("usage: windows, day and month in the tenant's zone", "[domain][usage]") {
   // 2026-11-25T23:30:00Z
   const int64_t t = int64_t{1795649400} * kSecond;
   CHECK(window_start(Window::minute, t, 3600) == t);

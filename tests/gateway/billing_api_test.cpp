@@ -243,7 +243,7 @@ TEST_CASE("billing API: a subscription on a test clock, dunning to 402 and back,
   }
 }
 
-TEST_CASE("billing API: the plan catalog is versioned; a price change reaches new and moved subscriptions only",
+TEST_CASE("billing API: the plan catalog is versioned, a price change reaches new and moved subscriptions only",
           "[gateway][billing][serve]") {
   tenantry::testing::ServeFixture serve("embedded", {"--jwt-hs256-secret", kSecret});
   ApiClient api{serve.port()};

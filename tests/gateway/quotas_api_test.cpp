@@ -110,7 +110,7 @@ TEST_CASE("quotas API: GCRA limits per tenant, the issue's known answers, raised
   CHECK(tenantry::testing::data_of(bytes)->getValue<double>("total") > 0);
 }
 
-TEST_CASE("quotas API: calls per day; refused calls consume nothing; soft limits let through",
+TEST_CASE("quotas API: calls per day, refused calls consume nothing, soft limits let through",
           "[gateway][quotas][serve]") {
   tenantry::testing::ServeFixture serve("embedded", {"--jwt-hs256-secret", kSecret, "--meter-flush-ms", "100"});
   ApiClient api{serve.port()};

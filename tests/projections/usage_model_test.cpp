@@ -163,7 +163,7 @@ TEST_CASE("usage projection: a batch that was never written is applied once on t
   CHECK(fixture.query("acme", "calls").total == 50);
 }
 
-TEST_CASE("usage projection: late events count in their own window; too old or too far ahead do not",
+TEST_CASE("usage projection: late events count in their own window, too old or too far ahead do not",
           "[projections][usage]") {
   Fixture fixture;
   fixture.send("acme", "yesterday", R"({"value":3})", kNoon - 24 * kHour);
