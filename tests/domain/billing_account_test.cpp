@@ -6,6 +6,7 @@
 #include <random>
 
 #include "domain/billing/account.h"
+#include "domain/billing_test_support.h"
 #include "domain/billing/ledger.h"
 #include "domain/billing/wire.h"
 
@@ -18,7 +19,7 @@ namespace {
 int64_t at(int year, unsigned month, unsigned day, int64_t hours = 0) { return utc_us(year, month, day, hours * 3600); }
 constexpr int64_t kHour = int64_t{3600} * 1'000'000;
 
-Decimal d(std::string_view text) { return *parse_decimal(text, "value"); }
+using tenantry::domain::billing::testing::d;
 
 PlanVersion monthly(const std::string& id, std::string_view fee) {
   PlanVersion plan;

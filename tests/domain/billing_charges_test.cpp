@@ -3,17 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include "domain/billing/charges.h"
+#include "domain/billing_test_support.h"
 
 using namespace tenantry::domain;
 using namespace tenantry::domain::billing;
 
 namespace {
 
-Decimal d(std::string_view text) {
-  auto value = parse_decimal(text, "value");
-  REQUIRE(value.has_value());
-  return *value;
-}
+using tenantry::domain::billing::testing::d;
 
 const Currency kUsd = *find_currency("USD");
 

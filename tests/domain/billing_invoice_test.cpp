@@ -3,17 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include "domain/billing/invoice.h"
+#include "domain/billing_test_support.h"
 
 using namespace tenantry::domain;
 using namespace tenantry::domain::billing;
 
 namespace {
 
-Decimal d(std::string_view text) {
-  auto value = parse_decimal(text, "value");
-  REQUIRE(value.has_value());
-  return *value;
-}
+using tenantry::domain::billing::testing::d;
 
 int64_t at(int year, unsigned month, unsigned day, int64_t hours = 0) { return utc_us(year, month, day, hours * 3600); }
 
