@@ -77,29 +77,36 @@ bool read_length_delimited(const char*& at, const char* end, std::string_view& b
   return true;
 }
 
+// True when no byte has its high bit set: ids and type names, nearly always.
+bool is_ascii(const unsigned char* bytes, size_t size) {
+  if (size < 8) {
+    unsigned char any = 0;
+    for (size_t i = 0; i < size; ++i) any |= bytes[i];
+    return any < 0x80;
+  }
+  uint64_t any = 0;
+  uint64_t word;
+  for (size_t i = 0; i + 8 <= size; i += 8) {
+    std::memcpy(&word, bytes + i, 8);
+    any |= word;
+  }
+  std::memcpy(&word, bytes + size - 8, 8);  // the tail, overlapping
+  return ((any | word) & 0x8080808080808080ull) == 0;
+}
+
 // Well-formed UTF-8 (Unicode 3.9, table 3-7: no overlong forms, no surrogates,
 // nothing above U+10FFFF), which is what protobuf's IsStructurallyValidUTF8 accepts.
 bool valid_utf8(std::string_view text) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
   const size_t size = text.size();
+  if (is_ascii(bytes, size)) return true;
   size_t i = 0;
+  auto continuation = [&](size_t at) { return at < size && (bytes[at] & 0xC0) == 0x80; };
   while (i < size) {
-    // Identifiers and type names are ASCII: eight bytes at a time while they are.
-    if (i + 8 <= size) {
-      uint64_t word;
-      std::memcpy(&word, bytes + i, 8);
-      if ((word & 0x8080808080808080ull) == 0) {
-        i += 8;
-        continue;
-      }
-    }
     const unsigned char lead = bytes[i];
     if (lead < 0x80) {
       ++i;
-      continue;
-    }
-    auto continuation = [&](size_t at) { return at < size && (bytes[at] & 0xC0) == 0x80; };
-    if (lead >= 0xC2 && lead <= 0xDF) {
+    } else if (lead >= 0xC2 && lead <= 0xDF) {
       if (!continuation(i + 1)) return false;
       i += 2;
     } else if (lead >= 0xE0 && lead <= 0xEF) {
