@@ -1,8 +1,8 @@
 #include "audit/log_verifier.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <thread>
 
 #include "connectors/log/history_rules.h"
@@ -40,17 +40,38 @@ struct Walk {
   size_t tenants = 0;
 };
 
-using OnAccepted = std::function<void(const log::StoredRecord&, const v1::EventEnvelope&)>;
-using OnFinding = std::function<void(Finding)>;
+// A read batch (1,000 records, about 1 MB with the blocks they were read from) is
+// larger than this machine's L2, so by the time a record is checked, its
+// StoredRecord and its key, headers and value (heap blocks of their own) have left
+// the cache, and each first touch would wait for memory. They are fetched ahead
+// instead: the StoredRecord 8 records ahead, its parts (found through it) 4 ahead.
+constexpr size_t kPrefetchRecordsAhead = 8;
+constexpr size_t kPrefetchPartsAhead = 4;
+constexpr size_t kPrefetchValueBytes = 2048;  // events are ~600 B; a larger one streams
+
+void prefetch_record(const log::StoredRecord& record) {
+  const char* at = reinterpret_cast<const char*>(&record);
+  for (size_t line = 0; line < sizeof(log::StoredRecord); line += 64) __builtin_prefetch(at + line);
+  __builtin_prefetch(at + sizeof(log::StoredRecord) - 1);
+}
+
+void prefetch_parts(const log::StoredRecord& record) {
+  __builtin_prefetch(record.key.data());
+  __builtin_prefetch(record.headers.data());
+  // The value: the envelope's fields are read from it, then both SHA-256.
+  const size_t bytes = std::min(record.value.size(), kPrefetchValueBytes);
+  for (size_t at = 0; at < bytes; at += 64) __builtin_prefetch(record.value.data() + at);
+}
 
 // Reads [0, end) of one partition through the accepted-history rules
-// (PartitionHistory, as AcceptedReader applies them), in offset order. The rules are
-// applied here rather than through AcceptedReader so that a violating record's bytes
-// are at hand to name it.
+// (PartitionHistory::check, the rules AcceptedReader applies, without building
+// envelopes), in offset order. The rules are applied here rather than through
+// AcceptedReader so that a violating record's bytes are at hand to name it.
+// on_accepted(record, fields), on_finding(Finding).
+template <class OnAccepted, class OnFinding>
 log::Result<Walk> walk_partition(log::EventLog& log, const std::string& topic, int32_t partition,
                                  size_t batch_records, const std::optional<std::string>& tenant,
-                                 bool contiguous_offsets, const OnAccepted& on_accepted,
-                                 const OnFinding& on_finding) {
+                                 bool contiguous_offsets, OnAccepted&& on_accepted, OnFinding&& on_finding) {
   Walk walk;
   auto end = log.end_offset(topic, partition);
   if (!end) return std::unexpected(end.error());
@@ -58,7 +79,7 @@ log::Result<Walk> walk_partition(log::EventLog& log, const std::string& topic, i
   auto reader = log.open_reader(topic, partition, 0);
   if (!reader) return std::unexpected(reader.error());
   log::PartitionHistory history(log::TopicKind::events);
-  log::RuleOutcome outcome;  // reused: its envelope keeps its storage from record to record
+  log::RuleOutcome outcome;  // reused from record to record
   uint64_t last_epoch = 0;
   int64_t expected_offset = 0;
   while (expected_offset < walk.end_offset) {
@@ -70,7 +91,13 @@ log::Result<Walk> walk_partition(log::EventLog& log, const std::string& topic, i
                                                     std::to_string(walk.end_offset) + " (at " +
                                                     std::to_string(expected_offset) + ")");
     }
-    for (const auto& record : *records) {
+    const size_t count = records->size();
+    for (size_t i = 0; i < std::min(kPrefetchRecordsAhead, count); ++i) prefetch_record((*records)[i]);
+    for (size_t i = 0; i < std::min(kPrefetchPartsAhead, count); ++i) prefetch_parts((*records)[i]);
+    for (size_t i = 0; i < count; ++i) {
+      if (i + kPrefetchRecordsAhead < count) prefetch_record((*records)[i + kPrefetchRecordsAhead]);
+      if (i + kPrefetchPartsAhead < count) prefetch_parts((*records)[i + kPrefetchPartsAhead]);
+      const log::StoredRecord& record = (*records)[i];
       if (record.offset >= walk.end_offset) break;
       // Offsets are contiguous from 0 (the log's contract): a hole is a removed record.
       if (contiguous_offsets && record.offset != expected_offset) {
@@ -80,19 +107,19 @@ log::Result<Walk> walk_partition(log::EventLog& log, const std::string& topic, i
         if (!tenant) on_finding(std::move(hole));
       }
       expected_offset = record.offset + 1;
-      history.apply(record, outcome);
+      history.check(record, outcome);
       switch (outcome.verdict) {
         case log::Verdict::accepted: {
-          const uint64_t epoch = outcome.envelope.writer_epoch();
+          const log::EnvelopeFields& event = outcome.fields;
           // The rules accept only events at the current epoch, which claims only
           // raise; checked again so that a change to the rules cannot pass silently.
-          if (epoch < last_epoch && (!tenant || outcome.envelope.tenant_id() == *tenant)) {
-            on_finding(Finding{topic, partition, record.offset, outcome.envelope.tenant_id(),
-                               outcome.envelope.sequence(), "epoch_regression",
-                               "epoch " + std::to_string(epoch) + " after " + std::to_string(last_epoch)});
+          if (event.writer_epoch < last_epoch && (!tenant || event.tenant_id == *tenant)) {
+            on_finding(Finding{topic, partition, record.offset, std::string(event.tenant_id), event.sequence,
+                               "epoch_regression",
+                               "epoch " + std::to_string(event.writer_epoch) + " after " + std::to_string(last_epoch)});
           }
-          last_epoch = std::max(last_epoch, epoch);
-          on_accepted(record, outcome.envelope);
+          last_epoch = std::max(last_epoch, event.writer_epoch);
+          on_accepted(record, event);
           break;
         }
         case log::Verdict::claim: ++walk.claims; break;
@@ -107,7 +134,7 @@ log::Result<Walk> walk_partition(log::EventLog& log, const std::string& topic, i
     }
   }
   walk.epoch = history.epoch();
-  walk.tenants = tenant ? (history.head(*tenant) != nullptr ? 1 : 0) : history.tenants();
+  walk.tenants = tenant ? (history.head(*tenant) ? 1 : 0) : history.tenants();
   return walk;
 }
 
@@ -139,11 +166,11 @@ void verify_partition(log::EventLog& log, const VerifyOptions& options, size_t b
   MerkleAccumulator tree;
   auto walk = walk_partition(
       log, options.topic, partition.partition, batch_records, options.tenant, options.contiguous_offsets,
-      [&](const log::StoredRecord& record, const v1::EventEnvelope& envelope) {
+      [&](const log::StoredRecord& record, const log::EnvelopeFields& event) {
         // The leaf is the stored value, hash trailer included: the bytes as written,
         // ciphertext where a payload is encrypted.
         tree.append(leaf_hash(record.value));
-        if (!options.tenant || envelope.tenant_id() == *options.tenant) ++partition.tenant_events;
+        if (!options.tenant || event.tenant_id == *options.tenant) ++partition.tenant_events;
       },
       [&](Finding finding) {
         if (!out.first_finding) out.first_finding = std::move(finding);
@@ -211,7 +238,7 @@ log::Result<PartitionLeaves> read_partition_leaves(log::EventLog& log, const std
   PartitionLeaves leaves;
   auto walk = walk_partition(
       log, topic, partition, 1000, std::nullopt, /*contiguous_offsets=*/false,
-      [&](const log::StoredRecord& record, const v1::EventEnvelope&) {
+      [&](const log::StoredRecord& record, const log::EnvelopeFields&) {
         leaves.leaf_hashes.push_back(leaf_hash(record.value));
         leaves.offsets.push_back(record.offset);
       },

@@ -1,9 +1,8 @@
 #include "audit/merkle.h"
 
-#include <openssl/evp.h>
-
 #include <bit>
-#include <memory>
+
+#include "connectors/log/sha256.h"
 
 namespace tenantry::audit {
 
@@ -56,19 +55,11 @@ std::vector<Hash> roots_of(std::span<const Hash> leaves, const std::vector<LeafR
 ProofError refused(std::string message) { return ProofError{std::move(message)}; }
 
 
-// One fetched algorithm and a context per thread: OpenSSL 3's one-shot SHA256()
-// looks the algorithm up on every call, which costs more than hashing 65 bytes.
+// SHA-256 of the prefix byte and the parts (connectors/log/sha256: the same digest
+// as the envelope hash, without EVP's per-call dispatch).
 Hash digest(unsigned char prefix, std::string_view first, std::string_view second) {
-  static EVP_MD* const algorithm = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  Hash out;
-  unsigned int length = 0;
-  EVP_DigestInit_ex(context.get(), algorithm, nullptr);
-  EVP_DigestUpdate(context.get(), &prefix, 1);
-  EVP_DigestUpdate(context.get(), first.data(), first.size());
-  EVP_DigestUpdate(context.get(), second.data(), second.size());
-  EVP_DigestFinal_ex(context.get(), out.data(), &length);
-  return out;
+  const char prefix_byte = static_cast<char>(prefix);
+  return log::sha256_of({std::string_view(&prefix_byte, 1), first, second});
 }
 
 std::string_view bytes_of(const Hash& hash) {
@@ -83,13 +74,7 @@ Hash node_hash(const Hash& left, const Hash& right) {
   return digest(kNodePrefix, bytes_of(left), bytes_of(right));
 }
 
-Hash empty_root() {
-  static EVP_MD* const algorithm = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  Hash out;
-  unsigned int length = 0;
-  EVP_Digest(nullptr, 0, out.data(), &length, algorithm, nullptr);
-  return out;
-}
+Hash empty_root() { return log::sha256_of({}); }
 
 std::string to_hex(const Hash& hash) {
   static constexpr char kDigits[] = "0123456789abcdef";

@@ -25,6 +25,7 @@ Result<void> warm_up(EventLog& log, const std::string& topic, int32_t partition,
   if (to <= from) return {};
   auto reader = log.open_reader(topic, partition, from);
   if (!reader) return std::unexpected(reader.error());
+  RuleOutcome outcome;  // only the history matters here, not the envelopes
   while ((*reader)->position() < to) {
     auto records = (*reader)->read(kWarmUpBatch, std::chrono::milliseconds(1000));
     if (!records) return std::unexpected(records.error());
@@ -34,7 +35,7 @@ Result<void> warm_up(EventLog& log, const std::string& topic, int32_t partition,
     }
     for (auto& record : *records) {
       if (record.offset >= to) return {};
-      history.apply(record);
+      history.check(record, outcome);
     }
   }
   return {};

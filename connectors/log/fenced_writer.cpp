@@ -15,6 +15,7 @@ Result<void> FencedWriter::catch_up(int64_t to_offset) {
   if (next_offset_ >= to_offset) return {};
   auto reader = log_.open_reader(topic_, partition_, next_offset_);
   if (!reader) return std::unexpected(reader.error());
+  RuleOutcome outcome;  // only the history matters here, not the envelopes
   while (next_offset_ < to_offset) {
     auto records = (*reader)->read(kCatchUpBatch, std::chrono::milliseconds(1000));
     if (!records) return std::unexpected(records.error());
@@ -24,7 +25,7 @@ Result<void> FencedWriter::catch_up(int64_t to_offset) {
     }
     for (const auto& record : *records) {
       if (record.offset >= to_offset) break;
-      history_.apply(record);
+      history_.check(record, outcome);
       next_offset_ = record.offset + 1;
     }
   }
@@ -84,8 +85,7 @@ Result<PreparedAppend> FencedWriter::prepare(WriterAppend request) {
     if (tenant.empty()) return fail(ErrorCode::invalid_argument, "event without tenant_id");
     auto it = scratch.find(tenant);
     if (it == scratch.end()) {
-      const ChainHead* known = history_.head(tenant);
-      it = scratch.emplace(tenant, known ? *known : ChainHead{}).first;
+      it = scratch.emplace(tenant, history_.head(tenant).value_or(ChainHead{})).first;
     }
     envelope.set_sequence(it->second.sequence + 1);
     envelope.set_previous_hash(it->second.hash);
@@ -155,6 +155,7 @@ void FencedWriter::advance_past(const std::vector<Record>& mine, const std::vect
   }
   if (advance_sealed(mine, positions, last)) return;
   StoredRecord stored;
+  RuleOutcome outcome;
   stored.topic = topic_;
   stored.partition = partition_;
   for (size_t i = 0; i < mine.size(); ++i) {
@@ -163,7 +164,7 @@ void FencedWriter::advance_past(const std::vector<Record>& mine, const std::vect
     stored.key = mine[i].key;
     stored.value = mine[i].value;
     stored.headers = mine[i].headers;
-    history_.apply(stored);
+    history_.check(stored, outcome);
   }
   next_offset_ = last;
 }

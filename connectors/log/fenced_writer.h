@@ -67,8 +67,8 @@ class FencedWriter {
   bool fenced() const { return history_.epoch() != epoch_; }
   const std::string& topic() const { return topic_; }
   int32_t partition() const { return partition_; }
-  // The tenant's last sequence and hash as this writer knows them (nullptr: none).
-  const ChainHead* head(const std::string& tenant_id) const { return history_.head(tenant_id); }
+  // The tenant's last sequence and hash as this writer knows them (nullopt: none).
+  std::optional<ChainHead> head(const std::string& tenant_id) const { return history_.head(tenant_id); }
 
  private:
   FencedWriter(EventLog& log, std::string topic, int32_t partition)

@@ -33,32 +33,33 @@ std::string Violation::describe() const {
 }
 
 void PartitionHistory::advance_sealed(const std::string& tenant_id, ChainHead head) {
-  heads_[tenant_id] = std::move(head);
+  heads_.set(tenant_id, head.sequence, head.hash);
 }
 
-const ChainHead* PartitionHistory::head(const std::string& tenant_id) const {
-  auto it = heads_.find(tenant_id);
-  return it == heads_.end() ? nullptr : &it->second;
+std::optional<ChainHead> PartitionHistory::head(std::string_view tenant_id) const {
+  ChainHeads::Head head;
+  if (!heads_.find(tenant_id, head)) return std::nullopt;
+  return ChainHead{head.sequence, std::string(head.hash)};
 }
 
 namespace {
 
-RuleOutcome violation(const StoredRecord& record, ViolationKind kind, std::string detail,
-                      std::string tenant_id = {}, uint64_t sequence = 0) {
-  RuleOutcome outcome;
+void refuse(const StoredRecord& record, RuleOutcome& outcome, ViolationKind kind, std::string detail,
+            std::string_view tenant_id = {}, uint64_t sequence = 0) {
   outcome.verdict = Verdict::violation;
-  outcome.violation = Violation{record.topic, record.partition, record.offset,
-                                tenant_id.empty() ? record.key : std::move(tenant_id),
-                                sequence, kind, std::move(detail)};
-  return outcome;
+  outcome.violation = Violation{record.topic,
+                                record.partition,
+                                record.offset,
+                                tenant_id.empty() ? record.key : std::string(tenant_id),
+                                sequence,
+                                kind,
+                                std::move(detail)};
 }
 
-}  // namespace
-
-std::optional<uint64_t> PartitionHistory::header_epoch(const StoredRecord& record,
-                                                       bool* malformed) const {
+// The `tenantry-epoch` header's value: nullopt when absent, *malformed when it is not
+// a decimal number.
+std::optional<uint64_t> header_epoch(const std::string* text, bool* malformed) {
   *malformed = false;
-  const std::string* text = record.header(kEpochHeader);
   if (text == nullptr) return std::nullopt;
   uint64_t epoch = 0;
   auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), epoch);
@@ -69,6 +70,8 @@ std::optional<uint64_t> PartitionHistory::header_epoch(const StoredRecord& recor
   return epoch;
 }
 
+}  // namespace
+
 RuleOutcome PartitionHistory::apply(const StoredRecord& record) {
   RuleOutcome outcome;
   apply(record, outcome);
@@ -76,59 +79,80 @@ RuleOutcome PartitionHistory::apply(const StoredRecord& record) {
 }
 
 void PartitionHistory::apply(const StoredRecord& record, RuleOutcome& outcome) {
+  apply_rules(record, outcome, &outcome.envelope);
+}
+
+void PartitionHistory::check(const StoredRecord& record, RuleOutcome& outcome) {
+  apply_rules(record, outcome, nullptr);
+}
+
+void PartitionHistory::apply_rules(const StoredRecord& record, RuleOutcome& outcome, v1::EventEnvelope* envelope) {
   outcome.verdict = Verdict::accepted;
   outcome.violation.reset();
-  const std::string* kind = record.header(kKindHeader);
+  outcome.fields = EnvelopeFields{};
+  // Both headers in one pass, the first of each name counting (StoredRecord::header).
+  const std::string* kind = nullptr;
+  const std::string* epoch_header = nullptr;
+  for (const auto& header : record.headers) {
+    if (kind == nullptr && header.key == kKindHeader) kind = &header.value;
+    if (epoch_header == nullptr && header.key == kEpochHeader) epoch_header = &header.value;
+  }
   if (kind != nullptr && *kind == kClaimKind) {
-    outcome = apply_claim(record);
+    apply_claim(record, outcome);
     return;
   }
   if (kind_ == TopicKind::events) {
-    apply_event(record, outcome);
+    apply_event(record, epoch_header, outcome, envelope);
     return;
   }
   bool malformed = false;
-  auto epoch = header_epoch(record, &malformed);
+  auto epoch = header_epoch(epoch_header, &malformed);
   if (malformed) {
-    outcome = violation(record, ViolationKind::corrupt_record, "unreadable tenantry-epoch header");
+    refuse(record, outcome, ViolationKind::corrupt_record, "unreadable tenantry-epoch header");
   } else if (epoch && *epoch < epoch_) {
     outcome.verdict = Verdict::fenced;
   } else if (epoch && *epoch > epoch_) {
-    outcome = violation(record, ViolationKind::unclaimed_epoch,
-                        "epoch " + std::to_string(*epoch) + " > claimed " + std::to_string(epoch_));
+    refuse(record, outcome, ViolationKind::unclaimed_epoch,
+           "epoch " + std::to_string(*epoch) + " > claimed " + std::to_string(epoch_));
   }
   // No epoch header: written by an unfenced producer (a client's command); accepted.
 }
 
-RuleOutcome PartitionHistory::apply_claim(const StoredRecord& record) {
+void PartitionHistory::apply_claim(const StoredRecord& record, RuleOutcome& outcome) {
   v1::WriterClaim claim;
   if (!claim.ParseFromString(record.value) || claim.epoch() == 0) {
-    return violation(record, ViolationKind::corrupt_record, "claim record is not a WriterClaim");
+    refuse(record, outcome, ViolationKind::corrupt_record, "claim record is not a WriterClaim");
+    return;
   }
-  if (claim.epoch() <= epoch_) return RuleOutcome{Verdict::stale_claim, std::nullopt, {}};
+  if (claim.epoch() <= epoch_) {
+    outcome.verdict = Verdict::stale_claim;
+    return;
+  }
   epoch_ = claim.epoch();
-  return RuleOutcome{Verdict::claim, std::nullopt, {}};
+  outcome.verdict = Verdict::claim;
 }
 
-void PartitionHistory::apply_event(const StoredRecord& record, RuleOutcome& outcome) {
-  v1::EventEnvelope& envelope = outcome.envelope;
-  if (auto opened = open_envelope_into(record.value, envelope); !opened) {
+void PartitionHistory::apply_event(const StoredRecord& record, const std::string* epoch_header, RuleOutcome& outcome,
+                                   v1::EventEnvelope* envelope) {
+  auto opened = open_envelope_fields(record.value);
+  if (!opened) {
     const auto kind = opened.error().failure == OpenFailure::not_an_envelope ? ViolationKind::corrupt_record
                       : opened.error().failure == OpenFailure::missing_hash  ? ViolationKind::missing_hash
                                                                              : ViolationKind::hash_mismatch;
-    outcome = violation(record, kind, opened.error().detail);
+    refuse(record, outcome, kind, std::move(opened.error().detail));
     return;
   }
-  const uint64_t epoch = envelope.writer_epoch();
+  const EnvelopeFields& event = *opened;
+  const uint64_t epoch = event.writer_epoch;
   if (epoch == 0) {
-    outcome = violation(record, ViolationKind::missing_epoch, "", envelope.tenant_id(), envelope.sequence());
+    refuse(record, outcome, ViolationKind::missing_epoch, "", event.tenant_id, event.sequence);
     return;
   }
   bool malformed = false;
-  auto stamped = header_epoch(record, &malformed);
+  auto stamped = header_epoch(epoch_header, &malformed);
   if (malformed || (stamped && *stamped != epoch)) {
-    outcome = violation(record, ViolationKind::epoch_mismatch, "header epoch differs from envelope",
-                        envelope.tenant_id(), envelope.sequence());
+    refuse(record, outcome, ViolationKind::epoch_mismatch, "header epoch differs from envelope", event.tenant_id,
+           event.sequence);
     return;
   }
   if (epoch < epoch_) {
@@ -136,34 +160,36 @@ void PartitionHistory::apply_event(const StoredRecord& record, RuleOutcome& outc
     return;
   }
   if (epoch > epoch_) {
-    outcome = violation(record, ViolationKind::unclaimed_epoch,
-                        "epoch " + std::to_string(epoch) + " > claimed " + std::to_string(epoch_),
-                        envelope.tenant_id(), envelope.sequence());
+    refuse(record, outcome, ViolationKind::unclaimed_epoch,
+           "epoch " + std::to_string(epoch) + " > claimed " + std::to_string(epoch_), event.tenant_id,
+           event.sequence);
     return;
   }
-  if (envelope.tenant_id() != record.key) {
-    outcome = violation(record, ViolationKind::tenant_mismatch, "record key " + record.key, envelope.tenant_id(),
-                        envelope.sequence());
+  if (event.tenant_id != record.key) {
+    refuse(record, outcome, ViolationKind::tenant_mismatch, "record key " + record.key, event.tenant_id,
+           event.sequence);
     return;
   }
-  auto [it, inserted] = heads_.try_emplace(envelope.tenant_id());
-  ChainHead& head = it->second;
-  if (envelope.sequence() != head.sequence + 1) {
-    auto refused = violation(record, ViolationKind::sequence_gap, "expected " + std::to_string(head.sequence + 1),
-                             envelope.tenant_id(), envelope.sequence());
-    if (inserted) heads_.erase(it);
-    outcome = std::move(refused);
+  ChainHeads::Head head;  // a tenant's first event follows sequence 0 and no hash
+  heads_.find(event.tenant_id, head);
+  if (event.sequence != head.sequence + 1) {
+    refuse(record, outcome, ViolationKind::sequence_gap, "expected " + std::to_string(head.sequence + 1),
+           event.tenant_id, event.sequence);
     return;
   }
-  if (envelope.previous_hash() != head.hash) {
-    auto refused = violation(record, ViolationKind::previous_hash_mismatch, "", envelope.tenant_id(),
-                             envelope.sequence());
-    if (inserted) heads_.erase(it);
-    outcome = std::move(refused);
+  if (event.previous_hash != head.hash) {
+    refuse(record, outcome, ViolationKind::previous_hash_mismatch, "", event.tenant_id, event.sequence);
     return;
   }
-  head.sequence = envelope.sequence();
-  head.hash = envelope.hash();
+  // open_envelope_fields accepts exactly what protobuf parses (tested), so this parse
+  // succeeds; were it ever not so, the record is still not an envelope, and the head
+  // does not move.
+  if (envelope != nullptr && !envelope->ParseFromArray(record.value.data(), static_cast<int>(record.value.size()))) {
+    refuse(record, outcome, ViolationKind::corrupt_record, "value is not a protobuf EventEnvelope");
+    return;
+  }
+  heads_.set(event.tenant_id, event.sequence, event.hash);
+  outcome.fields = event;
 }
 
 }  // namespace tenantry::log

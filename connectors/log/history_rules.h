@@ -18,8 +18,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 
+#include "connectors/log/chain_heads.h"
+#include "connectors/log/envelope_codec.h"
 #include "connectors/log/event_log.h"
 #include "tenantry/v1/envelope.pb.h"
 
@@ -66,7 +68,11 @@ enum class Verdict { accepted, claim, stale_claim, fenced, violation };
 struct RuleOutcome {
   Verdict verdict = Verdict::accepted;
   std::optional<Violation> violation;
-  v1::EventEnvelope envelope;  // set when accepted on an event topic
+  // Set when accepted on an event topic: what the rules read of the event, views into
+  // the record's value (valid while the record is).
+  EnvelopeFields fields;
+  // Set when accepted on an event topic by apply(); check() leaves it alone.
+  v1::EventEnvelope envelope;
 };
 
 enum class TopicKind {
@@ -84,6 +90,11 @@ class PartitionHistory {
   // record to record (for walks over whole partitions). The envelope is meaningful
   // only when the verdict is accepted on an event topic.
   void apply(const StoredRecord& record, RuleOutcome& outcome);
+  // The same rules, verdicts and history as apply(), without building the envelope:
+  // for walks that need only the verdict and outcome.fields (verification, a reader
+  // replaying a partition up to where it starts). Nothing is allocated per record
+  // but for a violation or a tenant's first event.
+  void check(const StoredRecord& record, RuleOutcome& outcome);
   // What apply() concludes for an event its own writer sealed on `head` of this
   // history at the current epoch and appended right after everything applied here:
   // accepted, the tenant's head moves to `head`. Saves opening and hashing it again;
@@ -91,17 +102,20 @@ class PartitionHistory {
   void advance_sealed(const std::string& tenant_id, ChainHead head);
 
   uint64_t epoch() const { return epoch_; }
-  const ChainHead* head(const std::string& tenant_id) const;
+  // The tenant's last accepted sequence and hash (nullopt: no event accepted yet).
+  std::optional<ChainHead> head(std::string_view tenant_id) const;
   size_t tenants() const { return heads_.size(); }
 
  private:
-  RuleOutcome apply_claim(const StoredRecord& record);
-  void apply_event(const StoredRecord& record, RuleOutcome& outcome);
-  std::optional<uint64_t> header_epoch(const StoredRecord& record, bool* malformed) const;
+  // apply() and check(); `envelope` is where apply() wants the envelope built.
+  void apply_rules(const StoredRecord& record, RuleOutcome& outcome, v1::EventEnvelope* envelope);
+  void apply_claim(const StoredRecord& record, RuleOutcome& outcome);
+  void apply_event(const StoredRecord& record, const std::string* epoch_header, RuleOutcome& outcome,
+                   v1::EventEnvelope* envelope);
 
   TopicKind kind_;
   uint64_t epoch_ = 0;
-  std::unordered_map<std::string, ChainHead> heads_;
+  ChainHeads heads_;
 };
 
 }  // namespace tenantry::log

@@ -235,7 +235,7 @@ TEMPLATE_TEST_CASE("a zombie writer is fenced out by every reader", "[conformanc
   auto new_writer = FencedWriter::claim(log, "events", 0, "node-b", 2);
   REQUIRE(new_writer.has_value());
   CHECK((*new_writer)->epoch() == (*old_writer)->epoch() + 1);
-  REQUIRE((*new_writer)->head("acme") != nullptr);
+  REQUIRE((*new_writer)->head("acme").has_value());
   CHECK((*new_writer)->head("acme")->sequence == 1);
 
   // The zombie still believes it owns the partition and appends sequence 2.

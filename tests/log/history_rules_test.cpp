@@ -2,6 +2,9 @@
 // verdicts.
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <random>
+
 #include "connectors/log/envelope_codec.h"
 #include "connectors/log/history_rules.h"
 #include "tenantry/v1/log.pb.h"
@@ -103,7 +106,7 @@ TEST_CASE("events: epochs, sequences and hashes decide what is accepted", "[hist
   SECTION("a first event that does not start at 1 is a violation, and leaves no head") {
     auto outcome = history.apply(event(chain, "acme", 1, 2, false));
     CHECK(outcome.violation->kind == ViolationKind::sequence_gap);
-    CHECK(history.head("acme") == nullptr);
+    CHECK_FALSE(history.head("acme").has_value());
   }
   SECTION("a broken previous hash is a violation") {
     CHECK(history.apply(event(chain, "acme", 1)).verdict == Verdict::accepted);
@@ -170,4 +173,78 @@ TEST_CASE("events of a type this reader does not know are accepted and kept as t
   REQUIRE(outcome.verdict == Verdict::accepted);
   CHECK(outcome.envelope.event_type() == "tenantry.v99.SomethingFromTheFuture");
   CHECK(outcome.envelope.payload() == e.payload());
+}
+
+TEST_CASE("check() reaches apply()'s verdicts, fields and heads, without building envelopes", "[history]") {
+  // A random mix of claims, chained events, zombies' events and every kind of
+  // violation, through one history by apply() and another by check().
+  const uint64_t seed = 99;
+  std::mt19937_64 random(seed);
+  PartitionHistory applied(TopicKind::events);
+  PartitionHistory checked(TopicKind::events);
+  Chain chain;
+  uint64_t epoch = 0;
+  const std::vector<std::string> tenants = {"acme", "globex", "initech", "tenant-000123-0badc0de", ""};
+  RuleOutcome by_apply;
+  RuleOutcome by_check;
+  for (int i = 0; i < 3000; ++i) {
+    StoredRecord record;
+    const std::string& tenant = tenants[random() % tenants.size()];
+    switch (random() % 12) {
+      case 0: record = claim(random() % 4 == 0 ? epoch : ++epoch); break;
+      case 1: {  // a zombie, or an epoch nobody claimed
+        Chain other = chain;
+        record = event(other, tenant, random() % 2 == 0 ? epoch - 1 : epoch + 1, std::nullopt, false);
+        break;
+      }
+      case 2: record = event(chain, tenant, epoch, 1 + random() % 5, false); break;  // a gap
+      case 3: {
+        record = event(chain, tenant, epoch, std::nullopt, false);
+        record.value[random() % record.value.size()] ^= static_cast<char>(1 << (random() % 8));
+        break;
+      }
+      case 4: {
+        record = event(chain, tenant, epoch, std::nullopt, false);
+        record.value.resize(random() % record.value.size());
+        break;
+      }
+      case 5: {
+        record = event(chain, tenant, epoch, std::nullopt, false);
+        record.key = "someone-else";
+        break;
+      }
+      case 6: {
+        record = event(chain, tenant, epoch, std::nullopt, false);
+        record.headers.push_back({"tenantry-epoch", random() % 2 == 0 ? "x" : std::to_string(epoch + 1)});
+        break;
+      }
+      default: record = event(chain, tenant, epoch); break;
+    }
+    applied.apply(record, by_apply);
+    checked.check(record, by_check);
+    INFO("seed " << seed << " record " << i);
+    REQUIRE(by_check.verdict == by_apply.verdict);
+    REQUIRE(by_check.violation.has_value() == by_apply.violation.has_value());
+    if (by_apply.violation) {
+      CHECK(by_check.violation->describe() == by_apply.violation->describe());
+    }
+    if (by_apply.verdict == Verdict::accepted) {
+      CHECK(by_check.fields.tenant_id == by_apply.envelope.tenant_id());
+      CHECK(by_check.fields.sequence == by_apply.envelope.sequence());
+      CHECK(by_check.fields.writer_epoch == by_apply.envelope.writer_epoch());
+      CHECK(by_check.fields.previous_hash == by_apply.envelope.previous_hash());
+      CHECK(by_check.fields.hash == by_apply.envelope.hash());
+    }
+  }
+  CHECK(checked.epoch() == applied.epoch());
+  CHECK(checked.tenants() == applied.tenants());
+  for (const auto& tenant : tenants) {
+    const auto a = applied.head(tenant);
+    const auto c = checked.head(tenant);
+    REQUIRE(a.has_value() == c.has_value());
+    if (a) {
+      CHECK(c->sequence == a->sequence);
+      CHECK(c->hash == a->hash);
+    }
+  }
 }
