@@ -50,7 +50,8 @@ std::expected<std::vector<domain::usage::MeterDefinition>, std::string> configur
       auto object = list->getObject(static_cast<unsigned>(i));
       if (!object) return std::unexpected(at + ": must be an object");
       for (const auto& [key, value] : *object) {
-        if (key != "name" && key != "eventType" && key != "aggregation" && key != "valueProperty" && key != "groupBy") {
+        if (key != "name" && key != "eventType" && key != "aggregation" && key != "valueProperty" && key != "groupBy" &&
+            key != "transactions") {
           return std::unexpected(at + "." + key + ": unknown field");
         }
       }
@@ -73,6 +74,11 @@ std::expected<std::vector<domain::usage::MeterDefinition>, std::string> configur
           if (!group) return std::unexpected(at + ".groupBy[" + std::to_string(g) + "]: must be a path such as $.model");
           meter.group_by.push_back(std::move(*group));
         }
+      }
+      if (object->has("transactions")) {
+        const auto flag = object->get("transactions");
+        if (!flag.isBoolean()) return std::unexpected(at + ".transactions: must be true or false");
+        meter.transactions = flag.extract<bool>();
       }
       if (auto errors = domain::usage::check_definition(meter); !errors.empty()) {
         return std::unexpected(at + "." + errors[0].field + ": " + errors[0].message);

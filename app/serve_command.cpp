@@ -38,6 +38,7 @@
 #include "projections/projection_runner.h"
 #include "projections/tenant_directory/tenant_directory.h"
 #include "sagas/billing_cycle.h"
+#include "sagas/metered_usage.h"
 #include "sagas/billing_notices.h"
 #include "sagas/tenant_deletion.h"
 
@@ -228,28 +229,8 @@ int run_serve(const std::vector<std::string>& args) {
   } else {
     payment_provider = std::make_unique<payments::TestPaymentProvider>(**store);
   }
-  // A period's usage per meter a plan prices: the metering read model's hourly totals.
-  sagas::UsageSource billing_usage = [&usage_queries](const std::string& tenant_id,
-                                                      const std::vector<std::string>& meters,
-                                                      const domain::billing::Period& period)
-      -> log::Result<std::map<std::string, v1::MeterUsage>> {
-    std::map<std::string, v1::MeterUsage> out;
-    for (const auto& meter : meters) {
-      projections::UsageQuery query;
-      query.tenant_id = tenant_id;
-      query.meter = meter;
-      query.window = domain::usage::Window::hour;
-      query.from_us = period.start_us;
-      query.to_us = period.end_us;
-      auto result = usage_queries.query(query);
-      if (!result) {
-        if (result.error().code == log::ErrorCode::invalid_argument) continue;  // a meter not defined here
-        return std::unexpected(result.error());
-      }
-      out[meter].set_units(static_cast<int64_t>(std::llround(result->total)));
-    }
-    return out;
-  };
+  // A period's usage per meter a plan prices, and the transactions of those that keep them.
+  sagas::UsageSource billing_usage = sagas::metered_usage(usage_queries, usage_model);
 
   // Quota alerts out as signed webhooks.
   webhooks::WebhookOptions webhook_options;

@@ -351,6 +351,94 @@ HttpResponse usage_of(UsageApiDeps& deps, const HttpRequest& request, const std:
   return http::ok_response(request, 200, "usage", data.done());
 }
 
+// Each transaction of a meter that keeps them, in time order: what the percentage
+// charges of an invoice priced.
+HttpResponse tenant_transactions(UsageApiDeps& deps, const HttpRequest& request) {
+  auto access = access_tenant(deps.gateway, request, kPlatformReaders, OwnTenant::admin_or_member);
+  if (!access) return access.error();
+  std::vector<FieldDetail> errors;
+  projections::TransactionQuery query;
+  query.tenant_id = access->tenant_id;
+  std::optional<int64_t> from, to;
+  std::string format = "json";
+  for (const auto& [name, value] : query_pairs(request.query, errors)) {
+    if (name == "meter") {
+      query.meter = value;
+    } else if (name == "from" || name == "to") {
+      auto time = audit::parse_time_us(value);
+      if (!time) errors.push_back({name, "must be RFC 3339 or microseconds since the epoch"});
+      (name == "from" ? from : to) = time;
+    } else if (name == "limit") {
+      int64_t limit = 0;
+      const auto parsed = std::from_chars(value.data(), value.data() + value.size(), limit);
+      if (parsed.ec != std::errc() || parsed.ptr != value.data() + value.size() || limit < 1 || limit > 10000) {
+        errors.push_back({"limit", "must be 1 to 10000"});
+      } else {
+        query.limit = static_cast<size_t>(limit);
+      }
+    } else if (name == "cursor") {
+      query.after = value;
+    } else if (name == "format") {
+      if (value == "json" || value == "csv" || value == "ndjson") format = value;
+      else errors.push_back({"format", "must be json, csv or ndjson"});
+    } else {
+      errors.push_back({name, "unknown query parameter"});
+    }
+  }
+  if (query.meter.empty() && errors.empty()) errors.push_back({"meter", "required"});
+  const auto* meter = query.meter.empty() ? nullptr : deps.model.meter(query.meter);
+  if (!query.meter.empty() && meter == nullptr) errors.push_back({"meter", "no meter named " + query.meter});
+  if (meter != nullptr && !meter->transactions) errors.push_back({"meter", "meter " + query.meter + " keeps no transactions"});
+  if (!errors.empty()) return http::error_response(request, 400, "validation_error", "invalid query parameters", errors);
+  query.to_us = to.value_or(deps.gateway.now_us() + 1);
+  query.from_us = from.value_or(query.to_us - 30 * kDayUs);
+  if (query.from_us >= query.to_us) {
+    return http::error_response(request, 400, "validation_error", "from must be before to", {{"from", "after to"}});
+  }
+  auto listed = deps.queries.transactions(query);
+  if (!listed) {
+    if (listed.error().code == log::ErrorCode::invalid_argument) {
+      return http::error_response(request, 400, "validation_error", listed.error().message, {{"cursor", listed.error().message}});
+    }
+    return http::error_response(request, 503, "unavailable", listed.error().message);
+  }
+  const bool more = listed->size() == query.limit;
+  if (format != "json") {
+    std::string body = format == "csv" ? "time,amount_minor,event_id\r\n" : "";
+    for (const auto& t : *listed) {
+      if (format == "csv") {
+        body += audit::csv_cell(audit::format_time_us(t.time_us)) + "," + std::to_string(t.amount_minor) + "," +
+                audit::csv_cell(t.event_id) + "\r\n";
+      } else {
+        audit::JsonObject line;
+        line.text("time", audit::format_time_us(t.time_us)).number("amountMinor", t.amount_minor).text("eventId", t.event_id);
+        body += line.done() + "\n";
+      }
+    }
+    HttpResponse response{200, format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson", std::move(body), {}};
+    response.headers["X-Request-ID"] = request.request_id;
+    if (more) response.headers["X-Next-Cursor"] = listed->back().cursor;
+    return response;
+  }
+  std::string items = "[";
+  for (size_t i = 0; i < listed->size(); ++i) {
+    const auto& t = (*listed)[i];
+    audit::JsonObject one;
+    one.text("time", audit::format_time_us(t.time_us)).number("amountMinor", t.amount_minor).text("eventId", t.event_id);
+    items += (i == 0 ? "" : ",") + one.done();
+  }
+  items += "]";
+  audit::JsonObject data;
+  data.text("tenantId", access->tenant_id)
+      .text("meter", meter->name)
+      .text("from", audit::format_time_us(query.from_us))
+      .text("to", audit::format_time_us(query.to_us))
+      .raw("transactions", items);
+  if (more) data.text("nextCursor", listed->back().cursor);
+  else data.raw("nextCursor", "null");
+  return http::ok_response(request, 200, "usage transactions", data.done());
+}
+
 HttpResponse tenant_usage(UsageApiDeps& deps, const HttpRequest& request) {
   auto access = access_tenant(deps.gateway, request, kPlatformReaders, OwnTenant::admin_or_member);
   if (!access) return access.error();
@@ -385,7 +473,7 @@ HttpResponse list_meters(UsageApiDeps& deps, const HttpRequest& request) {
         .text("aggregation", domain::usage::aggregation_name(meter.aggregation));
     if (meter.value) one.text("valueProperty", meter.value->text);
     else one.raw("valueProperty", "null");
-    one.raw("groupBy", group_by);
+    one.raw("groupBy", group_by).raw("transactions", meter.transactions ? "true" : "false");
     list += (i == 0 ? "" : ",") + one.done();
   }
   list += "]";
@@ -420,6 +508,10 @@ std::vector<http::Route> usage_routes(UsageApiDeps& deps) {
   for (const char* prefix : {"/v1/tenants/{id}", "/v1/tenant", "/t/{slug}/v1/tenant"}) {
     routes.push_back({"GET", std::string(prefix) + "/usage", bind(tenant_usage),
                       "The tenant's usage of a meter (meter, window, from, to, groupBy, format=json|csv|ndjson)", own});
+    routes.push_back({"GET", std::string(prefix) + "/usage/transactions", bind(tenant_transactions),
+                      "Each transaction of a meter that keeps them, in time order (meter, from, to, limit, cursor, "
+                      "format=json|csv|ndjson)",
+                      own});
   }
   return routes;
 }

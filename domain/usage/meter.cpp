@@ -148,6 +148,9 @@ std::vector<FieldError> check_definition(const MeterDefinition& meter) {
     errors.push_back({"valueProperty", std::string("required for ") + aggregation_name(meter.aggregation)});
   }
   if (meter.group_by.size() > kMaxGroupBy) errors.push_back({"groupBy", "at most 4 properties"});
+  if (meter.transactions && meter.aggregation != Aggregation::sum) {
+    errors.push_back({"transactions", "only SUM meters keep transactions"});
+  }
   return errors;
 }
 
@@ -176,6 +179,11 @@ std::expected<std::optional<Contribution>, std::string> contribution(const Meter
                                " (meter " + meter.name + ")");
       }
       out.value = value->number_value();
+      // 2^53: every whole number up to it is exact in a double.
+      if (meter.transactions && (out.value < 0 || out.value > 9007199254740992.0 || std::trunc(out.value) != out.value)) {
+        return std::unexpected(meter.value->text + " must be a whole amount in minor units, 0 or more (meter " +
+                               meter.name + " keeps transactions)");
+      }
     }
   }
   for (const auto& path : meter.group_by) {

@@ -43,6 +43,10 @@ struct MeterDefinition {
   Aggregation aggregation = Aggregation::count;
   std::optional<DataPath> value;     // required except for COUNT
   std::vector<DataPath> group_by;    // at most 4
+  // SUM meters only: each event's value is also kept as one transaction, an amount in
+  // minor units (a whole number, 0 or more), for the percentage charge models, which
+  // price each transaction and not the period's total.
+  bool transactions = false;
 };
 // Every problem, each under the field at fault ("name", "valueProperty", ...).
 std::vector<FieldError> check_definition(const MeterDefinition& meter);

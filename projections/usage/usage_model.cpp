@@ -72,6 +72,14 @@ std::string unique_key(const std::string& scope, const std::string& meter, Windo
   return key;
 }
 
+// scope '\0' 't' meter '\0': every transaction of one meter, by time.
+std::string transactions_prefix(const std::string& tenant, const std::string& meter) {
+  std::string key = scope_prefix(tenant, 't');
+  key += meter;
+  key += '\0';
+  return key;
+}
+
 }  // namespace
 
 UsageModel::UsageModel(UsageModelOptions options) : options_(std::move(options)) {
@@ -177,6 +185,17 @@ log::Result<void> UsageModel::apply(const log::AcceptedRecord& accepted, store::
         continue;
       }
       if (!*contribution) continue;
+      if (meter.transactions) {
+        // The record's offset keeps apart two events of one instant, and an id counted
+        // again once its dedup window has passed (as the aggregates count it).
+        std::string key = transactions_prefix(tenant, meter.name);
+        put_be(key, sortable(time_us));
+        put_be(key, static_cast<uint64_t>(record.offset));
+        std::string value;
+        put_be(value, sortable(static_cast<int64_t>((*contribution)->value)));
+        value += event.id();
+        batch.put(kUsageFamily, key, value);
+      }
       for (const Window window : domain::usage::kWindows) {
         // Minute and hour are UTC; day and month follow the tenant's zone. Platform
         // totals use UTC throughout.
@@ -284,6 +303,59 @@ log::Result<UsageResult> UsageQueries::query(const UsageQuery& query) {
   if (meter->aggregation == Aggregation::unique_count) total.unique = distinct_total.size();
   result.total = domain::usage::result(total, meter->aggregation);
   return result;
+}
+
+log::Result<std::vector<UsageTransaction>> UsageQueries::transactions(const TransactionQuery& query) {
+  const auto* meter = model_.meter(query.meter);
+  if (meter == nullptr) return log::fail(log::ErrorCode::invalid_argument, "no meter named " + query.meter);
+  if (!meter->transactions) {
+    return log::fail(log::ErrorCode::invalid_argument, "meter " + query.meter + " keeps no transactions");
+  }
+  if (query.to_us <= query.from_us) return log::fail(log::ErrorCode::invalid_argument, "from must be before to");
+  const std::string prefix = transactions_prefix(query.tenant_id, meter->name);
+  std::string start = prefix;
+  put_be(start, sortable(query.from_us));
+  if (!query.after.empty()) {
+    // A cursor is the time and offset of the last transaction listed, 32 hex digits.
+    std::string position;
+    if (query.after.size() != 32) return log::fail(log::ErrorCode::invalid_argument, "malformed cursor");
+    for (size_t i = 0; i < 32; i += 2) {
+      int byte = 0;
+      for (size_t j = i; j < i + 2; ++j) {
+        const char c = query.after[j];
+        const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (digit < 0) return log::fail(log::ErrorCode::invalid_argument, "malformed cursor");
+        byte = byte * 16 + digit;
+      }
+      position.push_back(static_cast<char>(byte));
+    }
+    position.push_back('\0');  // the first key after it
+    if (prefix + position > start) start = prefix + position;
+  }
+  std::vector<UsageTransaction> out;
+  bool failed = false;
+  auto scanned = store_.scan(kUsageFamily, prefix, start, SIZE_MAX, [&](std::string_view key, std::string_view value) {
+    if (key.size() != prefix.size() + 16 || value.size() < 8) {
+      failed = true;
+      return false;
+    }
+    const int64_t time_us = unsortable(get_be(key, prefix.size()));
+    if (time_us >= query.to_us || out.size() >= query.limit) return false;
+    UsageTransaction transaction;
+    transaction.time_us = time_us;
+    transaction.amount_minor = unsortable(get_be(value, 0));
+    transaction.event_id = std::string(value.substr(8));
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (const char c : key.substr(prefix.size())) {
+      transaction.cursor += kHex[(static_cast<unsigned char>(c) >> 4) & 0xF];
+      transaction.cursor += kHex[static_cast<unsigned char>(c) & 0xF];
+    }
+    out.push_back(std::move(transaction));
+    return true;
+  });
+  if (!scanned) return std::unexpected(scanned.error());
+  if (failed) return log::fail(log::ErrorCode::io, "corrupt usage transaction");
+  return out;
 }
 
 }  // namespace tenantry::projections

@@ -11,6 +11,7 @@
 //   tenant '\0' 'd' event id                                     -> first ingestion time
 //   tenant '\0' 'a' meter '\0' window start [shard] group        -> Aggregate
 //   tenant '\0' 'u' meter '\0' window start [shard] group '\0' value -> "" (UNIQUE_COUNT's set)
+//   tenant '\0' 't' meter '\0' time offset -> amount, event id   (meters that keep transactions)
 // shard: platform totals only, the partition (4 bytes): partitions are applied on
 // threads of their own, and must never read-modify-write one key.
 // window: one letter (m, h, d, M), then the start as 8 bytes big-endian with the sign
@@ -89,6 +90,23 @@ class UsageModel : public ReadModel {
   std::atomic<int64_t> last_ingested_us_{0};
 };
 
+// One transaction of a meter that keeps them: an event's value, as counted.
+struct UsageTransaction {
+  int64_t time_us = 0;
+  int64_t amount_minor = 0;
+  std::string event_id;
+  std::string cursor;  // resume a listing after this transaction
+};
+
+struct TransactionQuery {
+  std::string tenant_id;
+  std::string meter;
+  int64_t from_us = 0;  // [from, to), by the events' own time
+  int64_t to_us = 0;
+  size_t limit = 1000;
+  std::string after;  // a cursor from an earlier listing: the transactions after it
+};
+
 // One window of one group of a usage query.
 struct UsageRow {
   int64_t window_start = 0;  // civil time (local for day and month), as in meter.h
@@ -120,6 +138,10 @@ class UsageQueries {
   // Errors: an unknown meter, a range too wide (more than 100,000 windows) or with more
   // than 1,000,000 distinct values to count are `invalid_argument`.
   log::Result<UsageResult> query(const UsageQuery& query);
+  // A tenant's transactions of a meter in time order (ties: the order they were
+  // counted), at most `limit`. Errors: an unknown meter, one that keeps no
+  // transactions, an empty range or a malformed cursor are `invalid_argument`.
+  log::Result<std::vector<UsageTransaction>> transactions(const TransactionQuery& query);
 
  private:
   store::RocksStore& store_;

@@ -118,6 +118,35 @@ TEST_CASE("usage: what an event contributes, and why it cannot", "[domain][usage
   CHECK(errors[2].field == "valueProperty");
 }
 
+TEST_CASE("usage: a meter that keeps transactions takes whole amounts in minor units", "[domain][usage]") {
+  auto payments = meter("payments", Aggregation::sum, "$.amountMinor");
+  payments.transactions = true;
+  CHECK(check_definition(payments).empty());
+  auto whole = contribution(payments, event("e", "api.call", R"({"amountMinor":55000})", kSecond));
+  REQUIRE(whole.has_value());
+  REQUIRE(whole->has_value());
+  CHECK((*whole)->value == 55000);
+  auto zero = contribution(payments, event("e", "api.call", R"({"amountMinor":0})", kSecond));
+  REQUIRE(zero.has_value());
+  for (const char* data : {R"({"amountMinor":12.5})", R"({"amountMinor":-1})", R"({"amountMinor":1e300})"}) {
+    INFO(data);
+    auto refused = contribution(payments, event("e", "api.call", data, kSecond));
+    REQUIRE_FALSE(refused.has_value());
+    CHECK_THAT(refused.error(), Catch::Contains("whole amount in minor units"));
+  }
+  // The same value on a meter without transactions is any number.
+  CHECK(contribution(meter("volume", Aggregation::sum, "$.amountMinor"),
+                     event("e", "api.call", R"({"amountMinor":12.5})", kSecond))
+            .has_value());
+  for (const auto aggregation : {Aggregation::count, Aggregation::max, Aggregation::unique_count, Aggregation::latest}) {
+    auto other = meter("other", aggregation, "$.amountMinor");
+    other.transactions = true;
+    const auto errors = check_definition(other);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].field == "transactions");
+  }
+}
+
 TEST_CASE("usage: windows, day and month in the tenant's zone", "[domain][usage]") {
   // 2026-11-25T23:30:00Z
   const int64_t t = int64_t{1795649400} * kSecond;

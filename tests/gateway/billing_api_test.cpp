@@ -5,8 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <thread>
 #include <ctime>
+#include <fstream>
+#include <thread>
 
 #include "connectors/payments/payment_webhooks.h"
 #include "gateway/api_client.h"
@@ -309,4 +310,106 @@ TEST_CASE("billing API: the plan catalog is versioned, a price change reaches ne
   CHECK(api.call("POST", "/v1/plans", admin, R"({"planId":1})").status == 400);
   CHECK(api.call("POST", "/v1/plans", token("a", "tenant_admin", "acme"), dearer).status == 403);
   CHECK(api.call("GET", "/v1/plans/nope", admin).status == 404);
+}
+
+namespace {
+std::string rfc3339(std::time_t seconds) {
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&seconds));
+  return text;
+}
+}  // namespace
+
+// The issue's graduated percentage known answer, from usage events to the invoice: each
+// payment a service reports is one transaction of a meter that keeps them, and the close
+// prices them one by one (0-1,000 at 1% plus $200 flat, 1,001-10,000 at 2% plus $300:
+// $500, $550 and $4,000 are charged $205, $306 and $80).
+TEST_CASE("billing API: percentage charges price each transaction the usage API counted",
+          "[gateway][billing][usage][serve]") {
+  tenantry::testing::ScratchDir files;
+  const std::string meters = (files.path() / "meters.json").string();
+  std::ofstream(meters) << R"({"meters":[{"name":"payments","eventType":"payment.captured","aggregation":"SUM",
+      "valueProperty":"$.amountMinor","transactions":true}]})";
+  tenantry::testing::ServeFixture serve("embedded", {"--jwt-hs256-secret", kSecret, "--meters-file", meters,
+                                                     "--saga-interval-ms", "100"});
+  ApiClient api{serve.port()};
+  const std::string admin = token("root", "platform_admin");
+  REQUIRE(api.call("POST", "/v1/tenants", admin, registration("acme")).status == 201);
+  REQUIRE(api.call("POST", "/v1/tenants", admin, registration("globex")).status == 201);
+  api.until("/v1/tenants/globex", admin, [](const Reply& r) { return r.status == 200; });
+  const std::string service = token("acme-svc", "tenant_member", "acme");
+  const std::string stranger = token("globex-owner", "tenant_admin", "globex");
+
+  // The period starts at a midnight three days ago: usage inside it is recent enough to
+  // be taken, and the test clock closes it a month on.
+  const std::time_t day0 = (std::time(nullptr) / 86400 - 3) * 86400;
+  REQUIRE(api.call("POST", "/v1/tenants/acme/test-clock", admin, R"({"now":")" + rfc3339(day0) + R"("})").status == 201);
+  auto started = api.call("POST", "/v1/tenants/acme/subscription", admin, R"({"trial":false,"paymentMethod":"pm_ok",
+      "customPlan":{"planId":"payments","name":"Payments","currency":"USD","baseFee":"0","interval":"month",
+        "charges":{"payments":{"graduatedPercentage":{"tiers":[
+          {"fromMinor":"0","toMinor":"100000","percent":"1","flatFee":"200"},
+          {"fromMinor":"100001","toMinor":"1000000","percent":"2","flatFee":"300"}]}}}}})");
+  INFO(started.text);
+  REQUIRE(started.status == 201);
+
+  auto payment = [&](const std::string& id, const std::string& amount, std::time_t at) {
+    return R"({"specversion":"1.0","id":")" + id + R"(","source":"svc/checkout","type":"payment.captured","time":")" +
+           rfc3339(at) + R"(","data":{"amountMinor":)" + amount + "}}";
+  };
+  const std::string batch = "[" + payment("p1", "50000", day0 + 3600) + "," + payment("p2", "55000", day0 + 7200) + "," +
+                            payment("p3", "400000", day0 + 10800) + "," + payment("p4", "12.5", day0 + 10800) + "]";
+  auto posted = api.call("POST", "/v1/usage", service, batch);
+  INFO(posted.text);
+  REQUIRE(posted.status == 202);
+  auto refused = data_of(posted)->getArray("rejected");
+  REQUIRE(refused->size() == 1);
+  CHECK(refused->getObject(0)->getValue<int>("index") == 3);
+  CHECK(refused->getObject(0)->getValue<std::string>("field") == "data.amountMinor");
+  // A retry of the whole batch counts nothing twice.
+  REQUIRE(api.call("POST", "/v1/usage", service, batch).status == 202);
+
+  const std::string listing = "/v1/tenants/acme/usage/transactions?meter=payments&from=" + rfc3339(day0) + "&to=" +
+                              rfc3339(day0 + 86400);
+  auto listed = api.until(listing, service, [](const Reply& r) {
+    return r.status == 200 && data_of(r)->getArray("transactions")->size() >= 3;
+  });
+  auto transactions = data_of(listed)->getArray("transactions");
+  REQUIRE(transactions->size() == 3);
+  CHECK(transactions->getObject(0)->getValue<int64_t>("amountMinor") == 50000);
+  CHECK(transactions->getObject(0)->getValue<std::string>("eventId") == "p1");
+  CHECK(transactions->getObject(2)->getValue<int64_t>("amountMinor") == 400000);
+  auto csv = api.call("GET", listing + "&format=csv", service);
+  REQUIRE(csv.status == 200);
+  CHECK(csv.text == "time,amount_minor,event_id\r\n" + rfc3339(day0 + 3600) + ",50000,p1\r\n" + rfc3339(day0 + 7200) +
+                        ",55000,p2\r\n" + rfc3339(day0 + 10800) + ",400000,p3\r\n");
+  auto paged = api.call("GET", listing + "&limit=2", service);
+  REQUIRE(paged.status == 200);
+  const std::string cursor = data_of(paged)->getValue<std::string>("nextCursor");
+  auto rest = api.call("GET", listing + "&cursor=" + cursor, service);
+  REQUIRE(rest.status == 200);
+  REQUIRE(data_of(rest)->getArray("transactions")->size() == 1);
+  CHECK(data_of(rest)->getArray("transactions")->getObject(0)->getValue<std::string>("eventId") == "p3");
+  // Bad input, and another tenant's principal.
+  CHECK(api.call("GET", "/v1/tenants/acme/usage/transactions", service).status == 400);
+  auto not_kept = api.call("GET", listing + "&limit=0", service);
+  CHECK(not_kept.status == 400);
+  CHECK(tenantry::testing::first_field(not_kept) == "limit");
+  CHECK(tenantry::testing::first_field(api.call("GET", listing + "&cursor=zz", service)) == "cursor");
+  CHECK(api.call("GET", listing, stranger).status == 403);
+
+  // A month on, the period closes and the invoice prices each payment.
+  advance(api, admin, rfc3339(day0 + 40 * 86400));
+  auto invoice = api.until("/v1/tenants/acme/invoices/in_000001", admin, [](const Reply& r) { return r.status == 200; });
+  INFO(invoice.text);
+  auto lines = data_of(invoice)->getArray("lines");
+  int64_t payments_minor = -1;
+  for (size_t i = 0; i < lines->size(); ++i) {
+    auto line = lines->getObject(static_cast<unsigned>(i));
+    if (line->has("meter") && line->getValue<std::string>("meter") == "payments") {
+      payments_minor = line->getValue<int64_t>("amountMinor");
+      CHECK(line->getValue<std::string>("model") == "graduated_percentage");
+    }
+  }
+  CHECK(payments_minor == 20500 + 30600 + 8000);
+  CHECK(data_of(invoice)->getValue<int64_t>("totalMinor") == 59100);
 }

@@ -10,6 +10,7 @@
 #include "connectors/log/embedded/embedded_log.h"
 #include "projections/projection_runner.h"
 #include "projections/usage/usage_model.h"
+#include "sagas/metered_usage.h"
 #include "test_support.h"
 #include "tenantry/v1/usage.pb.h"
 
@@ -58,7 +59,9 @@ struct Fixture {
                             meter("peak", Aggregation::max, "$.value"),
                             meter("users", Aggregation::unique_count, "$.user"),
                             meter("gauge", Aggregation::latest, "$.value"),
-                            meter("by_model", Aggregation::sum, "$.value", {"$.model"})};
+                            meter("by_model", Aggregation::sum, "$.value", {"$.model"}),
+                            meter("payments", Aggregation::sum, "$.amountMinor")};
+    model_options.meters.back().transactions = true;
     model_options.utc_offset = std::move(offsets);
     model = std::make_unique<projections::UsageModel>(model_options);
   }
@@ -124,6 +127,90 @@ TEST_CASE("usage projection: the known answers, through the topic and the store"
   latest.project();
   CHECK(latest.query("acme", "gauge").total == 6);
   CHECK(latest.query("acme", "gauge", Window::minute).total == 6);
+}
+
+namespace {
+std::vector<int64_t> amounts(const std::vector<projections::UsageTransaction>& listed) {
+  std::vector<int64_t> out;
+  for (const auto& t : listed) out.push_back(t.amount_minor);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("usage projection: each transaction of a meter that keeps them, once, in time order, per tenant",
+          "[projections][usage]") {
+  Fixture fixture;
+  fixture.send("acme", "p3", R"({"amountMinor":400000})", kNoon - 1 * kHour);  // arrives first, happened last
+  fixture.send("acme", "p1", R"({"amountMinor":50000})", kNoon - 3 * kHour);
+  fixture.send("acme", "p2", R"({"amountMinor":55000})", kNoon - 2 * kHour);
+  fixture.send("acme", "p2", R"({"amountMinor":55000})", kNoon - 2 * kHour, kNoon + kSecond);  // a retry
+  fixture.send("acme", "half", R"({"amountMinor":1.5})", kNoon - 2 * kHour);                   // not a whole amount
+  fixture.send("acme", "later", R"({"amountMinor":7})", kNoon + 30 * kHour, kNoon + 30 * kHour);
+  fixture.send("globex", "g1", R"({"amountMinor":9})", kNoon - 2 * kHour);
+  fixture.send("acme", "calls-only", R"({"value":3})", kNoon - 2 * kHour);  // not a payment
+  fixture.project();
+
+  projections::UsageQueries queries(*fixture.store, *fixture.model);
+  projections::TransactionQuery query;
+  query.tenant_id = "acme";
+  query.meter = "payments";
+  query.from_us = kNoon - 24 * kHour;
+  query.to_us = kNoon + 24 * kHour;
+  auto listed = queries.transactions(query);
+  REQUIRE(listed.has_value());
+  CHECK(amounts(*listed) == std::vector<int64_t>{50000, 55000, 400000});
+  REQUIRE(listed->size() == 3);
+  CHECK((*listed)[0].event_id == "p1");
+  CHECK((*listed)[0].time_us == kNoon - 3 * kHour);
+  CHECK((*listed)[2].event_id == "p3");
+  // The SUM of the same meter is their total.
+  CHECK(fixture.query("acme", "payments", Window::hour, false, kNoon - 24 * kHour, kNoon + 24 * kHour).total == 505000);
+
+  // Page by page, with the cursor.
+  query.limit = 2;
+  auto first = queries.transactions(query);
+  REQUIRE(first.has_value());
+  CHECK(amounts(*first) == std::vector<int64_t>{50000, 55000});
+  query.after = first->back().cursor;
+  auto rest = queries.transactions(query);
+  REQUIRE(rest.has_value());
+  CHECK(amounts(*rest) == std::vector<int64_t>{400000});
+
+  // Another tenant sees its own only; the range is by the events' time.
+  query = {};
+  query.tenant_id = "globex";
+  query.meter = "payments";
+  query.from_us = kNoon - 24 * kHour;
+  query.to_us = kNoon + 48 * kHour;
+  auto theirs = queries.transactions(query);
+  REQUIRE(theirs.has_value());
+  CHECK(amounts(*theirs) == std::vector<int64_t>{9});
+  query.tenant_id = "acme";
+  query.from_us = kNoon;
+  auto after_noon = queries.transactions(query);
+  REQUIRE(after_noon.has_value());
+  CHECK(amounts(*after_noon) == std::vector<int64_t>{7});
+
+  // What cannot be listed.
+  query.meter = "total";
+  CHECK(queries.transactions(query).error().code == log::ErrorCode::invalid_argument);
+  query.meter = "nope";
+  CHECK(queries.transactions(query).error().code == log::ErrorCode::invalid_argument);
+  query.meter = "payments";
+  query.after = "not-a-cursor";
+  CHECK(queries.transactions(query).error().code == log::ErrorCode::invalid_argument);
+
+  // The billing saga's usage source: units and each transaction of the period.
+  auto usage = sagas::metered_usage(queries, *fixture.model);
+  auto period_usage = usage("acme", {"payments", "calls", "undefined_here"}, {kNoon - 24 * kHour, kNoon});
+  REQUIRE(period_usage.has_value());
+  CHECK(period_usage->count("undefined_here") == 0);
+  REQUIRE(period_usage->count("payments") == 1);
+  const auto& payments = period_usage->at("payments");
+  CHECK(payments.units() == 505000);
+  CHECK(std::vector<int64_t>(payments.transactions_minor().begin(), payments.transactions_minor().end()) ==
+        std::vector<int64_t>{50000, 55000, 400000});
+  CHECK(period_usage->at("calls").transactions_minor_size() == 0);
 }
 
 TEST_CASE("usage projection: a retried event counts once, within the dedup window", "[projections][usage]") {
