@@ -1,12 +1,83 @@
 #include "sagas/metered_usage.h"
 
 #include <cmath>
+#include <tuple>
 
 namespace tenantry::sagas {
 
 namespace {
 constexpr size_t kTransactionsMax = 1000000;
 constexpr size_t kPage = 10000;
+constexpr int64_t kMinuteUs = int64_t{60} * 1000000;
+constexpr int64_t kHourUs = 60 * kMinuteUs;
+
+int64_t floor_to(int64_t time_us, int64_t unit) {
+  const int64_t q = time_us / unit;
+  return (q - (time_us % unit < 0 ? 1 : 0)) * unit;
+}
+int64_t ceil_to(int64_t time_us, int64_t unit) {
+  const int64_t floor = floor_to(time_us, unit);
+  return floor == time_us ? floor : floor + unit;
+}
+
+// The windows of one size that start in [from, to), both aligned to the size, merged
+// into `into`.
+log::Result<void> add_windows(projections::UsageQueries& queries, const std::string& tenant_id,
+                              const std::string& meter, domain::usage::Window window, int64_t from, int64_t to,
+                              domain::usage::Aggregate& into) {
+  if (from >= to) return {};
+  projections::UsageQuery query;
+  query.tenant_id = tenant_id;
+  query.meter = meter;
+  query.window = window;
+  query.from_us = from;
+  query.to_us = to;
+  auto result = queries.query(query);
+  if (!result) return std::unexpected(result.error());
+  for (const auto& row : result->rows) domain::usage::merge(into, row.aggregate);
+  return {};
+}
+
+// A period's units of one meter. Each minute is the period's in which it starts:
+// minute windows at the two ends, hour windows between them, so adjacent periods
+// never both count a minute and never both miss one. UNIQUE_COUNT cannot add distinct
+// counts of separate queries: it takes the hours that start in the period, in one.
+log::Result<int64_t> period_units(projections::UsageQueries& queries, const domain::usage::MeterDefinition& meter,
+                                  const std::string& tenant_id, const domain::billing::Period& period) {
+  using domain::usage::Window;
+  const int64_t start = ceil_to(period.start_us, kMinuteUs);
+  const int64_t end = ceil_to(period.end_us, kMinuteUs);
+  if (meter.aggregation == domain::usage::Aggregation::unique_count) {
+    projections::UsageQuery query;
+    query.tenant_id = tenant_id;
+    query.meter = meter.name;
+    query.window = Window::hour;
+    query.from_us = ceil_to(period.start_us, kHourUs);
+    query.to_us = ceil_to(period.end_us, kHourUs);
+    if (query.from_us >= query.to_us) return 0;
+    auto result = queries.query(query);
+    if (!result) return std::unexpected(result.error());
+    return static_cast<int64_t>(std::llround(result->total));
+  }
+  domain::usage::Aggregate total;
+  const int64_t hours_from = ceil_to(start, kHourUs);
+  const int64_t hours_to = floor_to(end, kHourUs);
+  if (hours_from >= hours_to) {
+    if (auto added = add_windows(queries, tenant_id, meter.name, Window::minute, start, end, total); !added) {
+      return std::unexpected(added.error());
+    }
+  } else {
+    for (const auto& [window, from, to] : {std::tuple{Window::minute, start, hours_from},
+                                           std::tuple{Window::hour, hours_from, hours_to},
+                                           std::tuple{Window::minute, hours_to, end}}) {
+      if (auto added = add_windows(queries, tenant_id, meter.name, window, from, to, total); !added) {
+        return std::unexpected(added.error());
+      }
+    }
+  }
+  if (total.count == 0) return 0;
+  return static_cast<int64_t>(std::llround(domain::usage::result(total, meter.aggregation)));
+}
 }  // namespace
 
 UsageSource metered_usage(projections::UsageQueries& queries, const projections::UsageModel& model) {
@@ -16,17 +87,10 @@ UsageSource metered_usage(projections::UsageQueries& queries, const projections:
     for (const auto& name : meters) {
       const auto* meter = model.meter(name);
       if (meter == nullptr) continue;
-      // Hour windows starting inside the period (docs/architecture.md, known limits).
-      projections::UsageQuery query;
-      query.tenant_id = tenant_id;
-      query.meter = name;
-      query.window = domain::usage::Window::hour;
-      query.from_us = period.start_us;
-      query.to_us = period.end_us;
-      auto totals = queries.query(query);
-      if (!totals) return std::unexpected(totals.error());
+      auto units = period_units(queries, *meter, tenant_id, period);
+      if (!units) return std::unexpected(units.error());
       auto& usage = out[name];
-      usage.set_units(static_cast<int64_t>(std::llround(totals->total)));
+      usage.set_units(*units);
       if (!meter->transactions) continue;
       projections::TransactionQuery page;
       page.tenant_id = tenant_id;

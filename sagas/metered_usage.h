@@ -1,6 +1,8 @@
 // The billing saga's usage source over the metering read model: a period's units of
-// each meter a plan prices (its hourly totals), and for meters that keep transactions,
-// each transaction of the period, which the percentage charge models price one by one.
+// each meter a plan prices (each minute counted in the period in which it starts: minute
+// windows at the ends, hour windows between), and for meters that keep transactions,
+// each transaction of the period by event time, which the percentage charge models
+// price one by one.
 #pragma once
 
 #include "projections/usage/usage_model.h"

@@ -213,6 +213,44 @@ TEST_CASE("usage projection: each transaction of a meter that keeps them, once, 
   CHECK(period_usage->at("calls").transactions_minor_size() == 0);
 }
 
+TEST_CASE("billing usage source: each minute is counted in the period in which it starts", "[projections][usage]") {
+  Fixture fixture;
+  constexpr int64_t kMinute = 60 * kSecond;
+  const int64_t ingested = kNoon + 3 * kHour;
+  int value = 1;
+  for (const int64_t at : {kNoon - 90 * kMinute + 20 * kSecond,  // minute 10:30: the period before A
+                           kNoon - 89 * kMinute + 5 * kSecond,   // A, first minute
+                           kNoon - 45 * kMinute,                 // A, an hour window
+                           kNoon - kSecond,                      // A, the same hour
+                           kNoon + 30 * kSecond,                 // A: minute 12:00 starts before A ends at 12:00:17
+                           kNoon + kMinute,                      // B, first minute
+                           kNoon + 90 * kMinute,                 // B, an hour window
+                           kNoon + 2 * kHour + 10 * kSecond,     // B, last minute
+                           kNoon + 2 * kHour + kMinute}) {       // after B
+    fixture.send("acme", "m" + std::to_string(value), R"({"value":)" + std::to_string(value) + "}", at, ingested);
+    value *= 2;
+  }
+  fixture.project();
+  projections::UsageQueries queries(*fixture.store, *fixture.model);
+  auto usage = sagas::metered_usage(queries, *fixture.model);
+  auto units = [&](const std::string& meter, int64_t from, int64_t to) {
+    auto got = usage("acme", {meter}, {from, to});
+    REQUIRE(got.has_value());
+    return got->at(meter).units();
+  };
+  const int64_t a_start = kNoon - 90 * kMinute + 17 * kSecond;
+  const int64_t boundary = kNoon + 17 * kSecond;
+  const int64_t b_end = kNoon + 2 * kHour + 17 * kSecond;
+  CHECK(units("total", a_start, boundary) == 2 + 4 + 8 + 16);
+  CHECK(units("total", boundary, b_end) == 32 + 64 + 128);
+  CHECK(units("peak", a_start, boundary) == 16);
+  CHECK(units("peak", boundary, b_end) == 128);
+  CHECK(units("calls", a_start, boundary) + units("calls", boundary, b_end) == 7);
+  // A period shorter than an hour is minutes only.
+  CHECK(units("total", boundary, kNoon + 20 * kMinute) == 32);
+  CHECK(units("total", kNoon + 20 * kMinute, kNoon + 21 * kMinute) == 0);
+}
+
 TEST_CASE("usage projection: a retried event counts once, within the dedup window", "[projections][usage]") {
   Fixture fixture;
   fixture.send("acme", "e1", R"({"value":10})", kNoon - kSecond);
