@@ -1,5 +1,6 @@
 #include "projections/usage/usage_model.h"
 
+#include <algorithm>
 #include <set>
 #include <unordered_set>
 
@@ -102,13 +103,29 @@ UsageModel::Pending& UsageModel::pending(int32_t partition) {
   return pending_[partition];
 }
 
-void UsageModel::begin_batch(int32_t partition) { pending(partition).aggregates.clear(); }
+void UsageModel::begin_batch(int32_t partition) {
+  Pending& staged = pending(partition);
+  staged.aggregates.clear();
+  staged.writes.clear();
+}
 
 log::Result<void> UsageModel::finish_batch(int32_t partition, store::StoreBatch& batch) {
   Pending& staged = pending(partition);
-  for (const auto& [key, aggregate] : staged.aggregates) batch.put(kUsageFamily, key, domain::usage::encode(aggregate));
+  std::vector<std::pair<std::string_view, std::string>> writes;
+  writes.reserve(staged.aggregates.size() + staged.writes.size());
+  for (const auto& [key, aggregate] : staged.aggregates) writes.emplace_back(key, domain::usage::encode(aggregate));
+  for (auto& [key, value] : staged.writes) writes.emplace_back(key, std::move(value));
+  std::sort(writes.begin(), writes.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [key, value] : writes) batch.put(kUsageFamily, key, value);
   staged.aggregates.clear();
+  staged.writes.clear();
   return {};
+}
+
+log::Result<std::optional<std::string>> UsageModel::staged(Pending& pending, store::StoreBatch& batch,
+                                                           const std::string& key) {
+  if (auto it = pending.writes.find(key); it != pending.writes.end()) return std::optional<std::string>(it->second);
+  return batch.get(kUsageFamily, key);
 }
 
 log::Result<void> UsageModel::count(Pending& pending, const std::string& scope, const std::string& shard,
@@ -118,10 +135,10 @@ log::Result<void> UsageModel::count(Pending& pending, const std::string& scope, 
   bool first_of_value = false;
   if (meter.aggregation == Aggregation::unique_count) {
     const std::string key = unique_key(scope, meter.name, window, start, shard, contribution.group, contribution.unique_value);
-    auto seen = batch.get(kUsageFamily, key);
+    auto seen = staged(pending, batch, key);
     if (!seen) return std::unexpected(seen.error());
     first_of_value = !seen->has_value();
-    if (first_of_value) batch.put(kUsageFamily, key, "");
+    if (first_of_value) pending.writes.emplace(key, std::string());
   }
   std::string key = aggregate_key(scope, meter.name, window, start, shard, contribution.group);
   auto held = pending.aggregates.find(key);
@@ -156,9 +173,10 @@ log::Result<void> UsageModel::apply(const log::AcceptedRecord& accepted, store::
   const std::string& tenant = event.tenant_id();
   const int64_t time_us = event.time_us() != 0 ? event.time_us() : ingested;
 
+  Pending& staged_writes = pending(record.partition);
   std::string dedup_key = scope_prefix(tenant, 'd');
   dedup_key += event.id();
-  auto seen = batch.get(kUsageFamily, dedup_key);
+  auto seen = staged(staged_writes, batch, dedup_key);
   if (!seen) return std::unexpected(seen.error());
   if (*seen && (*seen)->size() == 8) {
     const int64_t first = unsortable(get_be(**seen, 0));
@@ -169,12 +187,12 @@ log::Result<void> UsageModel::apply(const log::AcceptedRecord& accepted, store::
   }
   std::string first_seen;
   put_be(first_seen, sortable(ingested));
-  batch.put(kUsageFamily, dedup_key, first_seen);
+  staged_writes.writes[dedup_key] = std::move(first_seen);
 
   const auto matching = meters_by_type_.find(event.type());
   if (matching != meters_by_type_.end()) {
     const int32_t offset = options_.utc_offset ? options_.utc_offset(tenant, time_us) : 0;
-    Pending& staged = pending(record.partition);
+    Pending& staged = staged_writes;
     std::string shard;
     for (int i = 3; i >= 0; --i) shard.push_back(static_cast<char>((static_cast<uint32_t>(record.partition) >> (8 * i)) & 0xFF));
     for (const size_t index : matching->second) {
@@ -194,7 +212,7 @@ log::Result<void> UsageModel::apply(const log::AcceptedRecord& accepted, store::
         std::string value;
         put_be(value, sortable(static_cast<int64_t>((*contribution)->value)));
         value += event.id();
-        batch.put(kUsageFamily, key, value);
+        staged.writes[std::move(key)] = std::move(value);
       }
       for (const Window window : domain::usage::kWindows) {
         // Minute and hour are UTC; day and month follow the tenant's zone. Platform

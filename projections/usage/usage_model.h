@@ -70,11 +70,17 @@ class UsageModel : public ReadModel {
   int64_t last_ingested_us() const { return last_ingested_us_.load(); }
 
  private:
-  // A partition's aggregates as its current batch leaves them, written once per key at
-  // the batch's end (many events of a tenant, and the platform's totals, share keys).
+  // What a partition's current batch writes, kept here and put into the store batch
+  // once, in key order, at the batch's end: aggregates are written once per key (many
+  // events of a tenant, and the platform's totals, share keys), and RocksDB inserts
+  // keys that arrive in order far more cheaply (its skip lists reuse the last position).
   struct Pending {
     std::unordered_map<std::string, domain::usage::Aggregate> aggregates;
+    std::unordered_map<std::string, std::string> writes;  // dedup keys, distinct values, transactions
   };
+  // The value as the batch would leave it: its own writes first, then the store.
+  static log::Result<std::optional<std::string>> staged(Pending& pending, store::StoreBatch& batch,
+                                                        const std::string& key);
   Pending& pending(int32_t partition);
   log::Result<void> count(Pending& pending, const std::string& scope, const std::string& shard,
                           const domain::usage::MeterDefinition& meter,
