@@ -107,6 +107,7 @@ int run_projections(const std::vector<std::string>& args) {
       auto context = gateway::load_tenant_context(tenants, tenant_id);
       return context && *context ? gateway::tenant_utc_offset(zones, context->get(), time_us) : 0;
     };
+    usage_options.partitions = (*log)->partition_count("tenantry.usage").value_or(0);
     usage = std::make_unique<projections::UsageModel>(usage_options);
   }
   std::vector<std::unique_ptr<projections::ProjectionRunner>> runners;

@@ -178,6 +178,7 @@ int run_serve(const std::vector<std::string>& args) {
     auto context = contexts.get(tenant_id);
     return context && *context ? gateway::tenant_utc_offset(zones, context->get(), time_us) : 0;
   };
+  usage_options.partitions = (*log)->partition_count("tenantry.usage").value_or(0);
   projections::UsageModel usage_model(usage_options);
   projections::UsageQueries usage_queries(**store, usage_model);
   projections::RunnerOptions usage_runner_options;

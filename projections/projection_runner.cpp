@@ -114,6 +114,7 @@ log::Result<void> ProjectionRunner::rebuild() {
   const bool was_running = !threads_.empty();
   stop();
   if (auto cleared = store_.clear(model_.name()); !cleared) return cleared;
+  model_.cleared();
   auto offsets = store_.batch();
   for (const auto& partition : partitions_) offsets.erase(kOffsetsFamily, offset_key(partition->id));
   if (partitions_.empty()) {

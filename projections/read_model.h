@@ -29,6 +29,9 @@ class ReadModel {
   // that partition (several partitions' threads may call at once). For caches built on
   // the model: what they hold of these events' keys is now stale.
   virtual void committed(const std::vector<log::AcceptedRecord>& events) {}
+  // Called when the runner has cleared the model's family (a rebuild), with no batch
+  // under way: whatever the model holds of its stored keys is gone.
+  virtual void cleared() {}
 };
 
 }  // namespace tenantry::projections

@@ -147,6 +147,7 @@ UsageFigures bench_usage(const UsageBenchOptions& options, std::string* error) {
   tokens.value = domain::usage::parse_path("$.tokens");
   projections::UsageModelOptions model_options;
   model_options.meters = {tokens};
+  model_options.partitions = options.partitions;
   projections::UsageModel model(model_options);
   projections::UsageQueries queries(**store, model);
   projections::RunnerOptions runner_options;

@@ -22,6 +22,9 @@ using domain::usage::Aggregation;
 using domain::usage::Window;
 
 constexpr size_t kMaxWindowsPerQuery = 100000;
+// Aggregates kept between batches, per partition; past this the cache starts over (old
+// windows' keys accumulate in it).
+constexpr size_t kWrittenKept = 16384;
 constexpr size_t kMaxDistinctValues = 1000000;
 
 char window_letter(Window window) {
@@ -107,6 +110,13 @@ void UsageModel::begin_batch(int32_t partition) {
   Pending& staged = pending(partition);
   staged.aggregates.clear();
   staged.writes.clear();
+  if (staged.unconfirmed) staged.written.clear();
+  staged.unconfirmed = false;
+}
+
+void UsageModel::cleared() {
+  std::lock_guard lock(pending_mutex_);
+  pending_.clear();
 }
 
 log::Result<void> UsageModel::finish_batch(int32_t partition, store::StoreBatch& batch) {
@@ -117,8 +127,14 @@ log::Result<void> UsageModel::finish_batch(int32_t partition, store::StoreBatch&
   for (auto& [key, value] : staged.writes) writes.emplace_back(key, std::move(value));
   std::sort(writes.begin(), writes.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [key, value] : writes) batch.put(kUsageFamily, key, value);
-  staged.aggregates.clear();
+  writes.clear();
   staged.writes.clear();
+  if (!staged.aggregates.empty()) {
+    if (staged.written.size() + staged.aggregates.size() > kWrittenKept) staged.written.clear();
+    for (auto& [key, aggregate] : staged.aggregates) staged.written[key] = aggregate;
+    staged.unconfirmed = true;
+  }
+  staged.aggregates.clear();
   return {};
 }
 
@@ -143,6 +159,11 @@ log::Result<void> UsageModel::count(Pending& pending, const std::string& scope, 
   std::string key = aggregate_key(scope, meter.name, window, start, shard, contribution.group);
   auto held = pending.aggregates.find(key);
   if (held == pending.aggregates.end()) {
+    if (auto known = pending.written.find(key); known != pending.written.end()) {
+      held = pending.aggregates.emplace(std::move(key), known->second).first;
+      domain::usage::fold(held->second, contribution, time_us, event_id, first_of_value);
+      return {};
+    }
     auto stored = batch.get(kUsageFamily, key);
     if (!stored) return std::unexpected(stored.error());
     Aggregate aggregate;
@@ -161,7 +182,8 @@ log::Result<void> UsageModel::apply(const log::AcceptedRecord& accepted, store::
   const auto& record = accepted.record;
   if (record.header(log::kKindHeader) != nullptr) return {};  // a writer claim
   v1::UsageEvent event;
-  if (!event.ParseFromString(record.value) || event.tenant_id().empty() || event.tenant_id() != record.key) {
+  if (!event.ParseFromString(record.value) || event.tenant_id().empty() || event.tenant_id() != record.key ||
+      (options_.partitions > 0 && log::partition_for_key(record.key, options_.partitions) != record.partition)) {
     ++refused_;
     return {};
   }
@@ -233,6 +255,7 @@ log::Result<void> UsageModel::apply(const log::AcceptedRecord& accepted, store::
 }
 
 void UsageModel::committed(const std::vector<log::AcceptedRecord>& records) {
+  if (!records.empty()) pending(records.front().record.partition).unconfirmed = false;
   for (const auto& accepted : records) {
     const int64_t at = accepted.record.timestamp_ms * 1000;
     int64_t previous = last_ingested_us_.load();

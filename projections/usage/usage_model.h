@@ -43,6 +43,10 @@ struct UsageModelOptions {
   // The UTC offset of the tenant's zone at an instant, for day and month windows;
   // null: UTC for everyone.
   std::function<int32_t(const std::string& tenant_id, int64_t time_us)> utc_offset;
+  // Partitions of tenantry.usage. A record on another partition than its tenant's
+  // (a producer that chose one itself) is refused: each partition's thread must be the
+  // only writer of its tenants' keys. 0: not checked.
+  int32_t partitions = 0;
 };
 
 struct UsageCounters {
@@ -60,6 +64,7 @@ class UsageModel : public ReadModel {
   void begin_batch(int32_t partition) override;
   log::Result<void> finish_batch(int32_t partition, store::StoreBatch& batch) override;
   void committed(const std::vector<log::AcceptedRecord>& records) override;
+  void cleared() override;
 
   const std::vector<domain::usage::MeterDefinition>& meters() const { return options_.meters; }
   const domain::usage::MeterDefinition* meter(const std::string& name) const;
@@ -74,9 +79,15 @@ class UsageModel : public ReadModel {
   // once, in key order, at the batch's end: aggregates are written once per key (many
   // events of a tenant, and the platform's totals, share keys), and RocksDB inserts
   // keys that arrive in order far more cheaply (its skip lists reuse the last position).
+  // Aggregates of earlier batches are kept too, as written (a partition's keys are
+  // only ever written by its own thread), so the next batch need not read them back;
+  // until a batch is confirmed written they are not trusted, and a batch that begins
+  // after one that was not confirmed starts from the store again.
   struct Pending {
     std::unordered_map<std::string, domain::usage::Aggregate> aggregates;
     std::unordered_map<std::string, std::string> writes;  // dedup keys, distinct values, transactions
+    std::unordered_map<std::string, domain::usage::Aggregate> written;
+    bool unconfirmed = false;
   };
   // The value as the batch would leave it: its own writes first, then the store.
   static log::Result<std::optional<std::string>> staged(Pending& pending, store::StoreBatch& batch,

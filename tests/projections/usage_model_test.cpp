@@ -62,6 +62,7 @@ struct Fixture {
                             meter("by_model", Aggregation::sum, "$.value", {"$.model"}),
                             meter("payments", Aggregation::sum, "$.amountMinor")};
     model_options.meters.back().transactions = true;
+    model_options.partitions = kPartitions;
     model_options.utc_offset = std::move(offsets);
     model = std::make_unique<projections::UsageModel>(model_options);
   }
@@ -249,6 +250,42 @@ TEST_CASE("billing usage source: each minute is counted in the period in which i
   // A period shorter than an hour is minutes only.
   CHECK(units("total", boundary, kNoon + 20 * kMinute) == 32);
   CHECK(units("total", kNoon + 20 * kMinute, kNoon + 21 * kMinute) == 0);
+}
+
+TEST_CASE("usage projection: later batches and a rebuild in the same process count from what is stored",
+          "[projections][usage]") {
+  Fixture fixture;
+  for (int i = 0; i < 20; ++i) fixture.send("acme", "a" + std::to_string(i), R"({"value":1})", kNoon - kSecond);
+  fixture.project();
+  for (int i = 0; i < 5; ++i) fixture.send("acme", "b" + std::to_string(i), R"({"value":2})", kNoon - kSecond);
+  fixture.project();
+  CHECK(fixture.query("acme", "total").total == 30);
+  // A producer that chose the partition itself: refused, never counted by a thread that
+  // does not own the tenant.
+  const int32_t own = log::partition_for_key("acme", kPartitions);
+  v1::UsageEvent stray;
+  stray.set_tenant_id("acme");
+  stray.set_id("stray");
+  stray.set_source("test");
+  stray.set_type("api.call");
+  stray.set_time_us(kNoon - kSecond);
+  stray.set_ingested_at_us(kNoon);
+  (*stray.mutable_data()->mutable_fields())["value"].set_number_value(100);
+  log::AppendRequest request;
+  request.records.push_back(log::Record{"tenantry.usage", "acme", stray.SerializeAsString(), {}, (own + 1) % kPartitions});
+  REQUIRE(fixture.log->append(std::move(request)).has_value());
+  fixture.project();
+  CHECK(fixture.query("acme", "total").total == 30);
+  CHECK(fixture.model->counters().refused == 1);
+
+  projections::RunnerOptions options;
+  options.topic = "tenantry.usage";
+  options.kind = log::TopicKind::fenced;
+  projections::ProjectionRunner runner(*fixture.log, *fixture.store, *fixture.model, options);
+  REQUIRE(runner.rebuild().has_value());
+  REQUIRE(runner.catch_up().has_value());
+  CHECK(fixture.query("acme", "total").total == 30);
+  CHECK(fixture.query("acme", "calls", Window::minute).total == 25);
 }
 
 TEST_CASE("usage projection: a retried event counts once, within the dedup window", "[projections][usage]") {
