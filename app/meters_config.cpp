@@ -92,4 +92,27 @@ std::expected<std::vector<domain::usage::MeterDefinition>, std::string> configur
   return meters;
 }
 
+std::vector<OptionSpec> usage_option_specs() {
+  return {
+      {"meters-file", "JSON file of meters to aggregate usage by, beside the built-in ones", ""},
+      {"usage-dedup-window-s", "how long a usage event id is remembered against retries", "86400", OptionKind::integer,
+       {}, 60, 90 * 86400},
+      {"usage-max-age-days", "oldest usage event accepted, in days before its ingestion", "35", OptionKind::integer, {},
+       1, 3650},
+      {"usage-max-future-s", "how far ahead of now a usage event's time may be", "300", OptionKind::integer, {}, 0,
+       86400},
+  };
+}
+
+std::expected<projections::UsageModelOptions, std::string> usage_model_options(const Config& config) {
+  auto meters = configured_meters(config.text("meters-file"));
+  if (!meters) return std::unexpected("option --meters-file: " + meters.error());
+  projections::UsageModelOptions options;
+  options.meters = std::move(*meters);
+  options.dedup_window_us = config.integer("usage-dedup-window-s") * 1000000;
+  options.limits.max_age_us = config.integer("usage-max-age-days") * 86400 * 1000000;
+  options.limits.max_future_us = config.integer("usage-max-future-s") * 1000000;
+  return options;
+}
+
 }  // namespace tenantry::app

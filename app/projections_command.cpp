@@ -59,7 +59,8 @@ int run_projections(const std::vector<std::string>& args) {
     return 2;
   }
   auto specs = log_option_specs();
-  specs.push_back({"meters-file", "for usage: the meters file serve runs with", ""});
+  // For usage: the options serve counts usage with, so the rebuild counts the same.
+  for (auto& spec : usage_option_specs()) specs.push_back(std::move(spec));
   auto config = load_config(specs, rest, [](const char* env) { return std::getenv(env); });
   if (!config) {
     std::fprintf(stderr, "tenantry projections: %s\n", config.error().describe().c_str());
@@ -95,13 +96,12 @@ int run_projections(const std::vector<std::string>& args) {
   clock::TimeZones zones;
   std::unique_ptr<projections::UsageModel> usage;
   if (name == "usage") {
-    auto meters = configured_meters(config->text("meters-file"));
-    if (!meters) {
-      std::fprintf(stderr, "tenantry projections rebuild: option --meters-file: %s\n", meters.error().c_str());
+    auto configured = usage_model_options(*config);
+    if (!configured) {
+      std::fprintf(stderr, "tenantry projections rebuild: %s\n", configured.error().c_str());
       return 2;
     }
-    projections::UsageModelOptions usage_options;
-    usage_options.meters = std::move(*meters);
+    projections::UsageModelOptions usage_options = std::move(*configured);
     // Day and month windows in each tenant's zone, as the directory has it now.
     usage_options.utc_offset = [&tenants, &zones](const std::string& tenant_id, int64_t time_us) {
       auto context = gateway::load_tenant_context(tenants, tenant_id);

@@ -72,11 +72,6 @@ std::vector<OptionSpec> serve_specs() {
       {"audit-key-name", "the signer's name in checkpoint signatures", "tenantry"},
       {"checkpoint-interval-s", "how often a checkpoint of each grown partition is signed (0: on demand only)", "60",
        OptionKind::integer, {}, 0, 86400},
-      {"meters-file", "JSON file of meters to aggregate usage by, beside the built-in ones", ""},
-      {"usage-dedup-window-s", "how long a usage event id is remembered against retries", "86400", OptionKind::integer,
-       {}, 60, 90 * 86400},
-      {"usage-max-age-days", "oldest usage event accepted, in days before its ingestion", "35", OptionKind::integer, {},
-       1, 3650},
       {"alerts-webhook-url", "where quota alerts are POSTed as signed webhooks (https, or http to loopback)", ""},
       {"payment-provider", "who charges invoices: the built-in test provider (outcome by payment method token) or "
                            "a provider over signed HTTP", "test", OptionKind::choice, {"test", "http"}},
@@ -92,9 +87,8 @@ std::vector<OptionSpec> serve_specs() {
        "60", OptionKind::integer, {}, 1, 86400},
       {"meter-flush-ms", "how often the gateway writes its own per-tenant API metering", "1000", OptionKind::integer,
        {}, 50, 60000},
-      {"usage-max-future-s", "how far ahead of now a usage event's time may be", "300", OptionKind::integer, {}, 0,
-       86400},
   };
+  for (auto& spec : usage_option_specs()) specs.push_back(std::move(spec));
   for (auto& spec : log_option_specs()) specs.push_back(std::move(spec));
   return specs;
 }
@@ -163,17 +157,13 @@ int run_serve(const std::vector<std::string>& args) {
   }
 
   // Metering: usage events counted into the meters, once each.
-  auto meters = configured_meters(config->text("meters-file"));
-  if (!meters) {
-    std::fprintf(stderr, "tenantry serve: option --meters-file: %s\n", meters.error().c_str());
+  auto configured_usage = usage_model_options(*config);
+  if (!configured_usage) {
+    std::fprintf(stderr, "tenantry serve: %s\n", configured_usage.error().c_str());
     return 2;
   }
   clock::TimeZones zones;
-  projections::UsageModelOptions usage_options;
-  usage_options.meters = std::move(*meters);
-  usage_options.dedup_window_us = config->integer("usage-dedup-window-s") * 1000000;
-  usage_options.limits.max_age_us = config->integer("usage-max-age-days") * 86400 * 1000000;
-  usage_options.limits.max_future_us = config->integer("usage-max-future-s") * 1000000;
+  projections::UsageModelOptions usage_options = std::move(*configured_usage);
   usage_options.utc_offset = [&contexts, &zones](const std::string& tenant_id, int64_t time_us) {
     auto context = contexts.get(tenant_id);
     return context && *context ? gateway::tenant_utc_offset(zones, context->get(), time_us) : 0;
