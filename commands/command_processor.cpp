@@ -467,7 +467,11 @@ log::Result<CommandProcessor::Work> CommandProcessor::handle(Partition& partitio
                   releases.push_back({name.kind, std::move(name.name), tenant, "event of " + command.command_id()});
                 }
               }
-              next->evolve(envelope);
+              if (event.decided) {
+                next->evolve_decided(envelope, *event.decided);
+              } else {
+                next->evolve(envelope);
+              }
               append.events.push_back(std::move(draft));
             }
             reply.set_status(v1::CommandReply::STATUS_ACCEPTED);
