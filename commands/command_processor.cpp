@@ -177,7 +177,8 @@ log::Result<void> CommandProcessor::write_cache() {
     for (const auto& [key, reply] : partition->unwritten_replies) replies.emplace_back(key, reply);
   }
   std::sort(replies.begin(), replies.end());
-  auto batch = store_.batch();
+  // Only writes: nothing here reads back what the batch holds.
+  auto batch = store_.unindexed_batch();
   for (const auto& [tenant, state] : states) batch.put(kStateFamily, tenant, state);
   for (const auto& [key, reply] : replies) batch.put(kRepliesFamily, key, reply);
   for (const auto& [id, partition] : partitions_) {
