@@ -52,8 +52,9 @@ class LoadedState {
   virtual uint64_t version() const = 0;
   virtual void evolve(const v1::EventEnvelope& event) = 0;
   // The same as evolve(event), given the object decide_loaded made the event from:
-  // the resulting state is byte for byte what evolve(event) gives. The default
-  // ignores the object.
+  // the resulting state equals what evolve(event) gives (encode() may order protobuf
+  // map entries differently, as it may after any parse). The default ignores the
+  // object.
   virtual void evolve_decided(const v1::EventEnvelope& event, const DecidedEvent& decided) { evolve(event); }
   virtual std::string encode() const = 0;
   virtual std::unique_ptr<LoadedState> clone() const = 0;
