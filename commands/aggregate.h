@@ -16,9 +16,18 @@
 
 namespace tenantry::commands {
 
+// An event as the aggregate decided it, before its wire form. The processor hands it
+// back to the state it was decided on (LoadedState::evolve_decided), which then
+// evolves without parsing the payload it was just serialised to.
+class DecidedEvent {
+ public:
+  virtual ~DecidedEvent() = default;
+};
+
 struct EventOut {
   std::string event_type;  // fully qualified, e.g. "tenantry.v1.TenantRegistered"
   std::string payload;
+  std::unique_ptr<DecidedEvent> decided;  // optional: null evolves from the payload
 };
 
 struct Rejection {
@@ -42,6 +51,11 @@ class LoadedState {
   virtual ~LoadedState() = default;
   virtual uint64_t version() const = 0;
   virtual void evolve(const v1::EventEnvelope& event) = 0;
+  // The same as evolve(event), given the object decide_loaded made the event from:
+  // the resulting state equals what evolve(event) gives (encode() may order protobuf
+  // map entries differently, as it may after any parse). The default ignores the
+  // object.
+  virtual void evolve_decided(const v1::EventEnvelope& event, const DecidedEvent& decided) { evolve(event); }
   virtual std::string encode() const = 0;
   virtual std::unique_ptr<LoadedState> clone() const = 0;
   // Heap and object bytes held, roughly: what a cache of these counts against its budget.

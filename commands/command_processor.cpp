@@ -177,7 +177,8 @@ log::Result<void> CommandProcessor::write_cache() {
     for (const auto& [key, reply] : partition->unwritten_replies) replies.emplace_back(key, reply);
   }
   std::sort(replies.begin(), replies.end());
-  auto batch = store_.batch();
+  // Only writes: nothing here reads back what the batch holds.
+  auto batch = store_.unindexed_batch();
   for (const auto& [tenant, state] : states) batch.put(kStateFamily, tenant, state);
   for (const auto& [key, reply] : replies) batch.put(kRepliesFamily, key, reply);
   for (const auto& [id, partition] : partitions_) {
@@ -467,7 +468,11 @@ log::Result<CommandProcessor::Work> CommandProcessor::handle(Partition& partitio
                   releases.push_back({name.kind, std::move(name.name), tenant, "event of " + command.command_id()});
                 }
               }
-              next->evolve(envelope);
+              if (event.decided) {
+                next->evolve_decided(envelope, *event.decided);
+              } else {
+                next->evolve(envelope);
+              }
               append.events.push_back(std::move(draft));
             }
             reply.set_status(v1::CommandReply::STATUS_ACCEPTED);

@@ -15,6 +15,12 @@ namespace {
 using domain::tenant::TenantState;
 using domain::tenant::WireRead;
 
+// A lifecycle or billing event as the deciders returned it.
+struct DecidedTenantEvent final : DecidedEvent {
+  explicit DecidedTenantEvent(domain::billing::AccountEvent decided) : event(std::move(decided)) {}
+  domain::billing::AccountEvent event;
+};
+
 // The deciders' own states, kept decoded between commands.
 class LoadedTenant final : public LoadedState {
  public:
@@ -23,6 +29,10 @@ class LoadedTenant final : public LoadedState {
   uint64_t version() const override { return state_.version; }
   void evolve(const v1::EventEnvelope& envelope) override {
     TenantAggregate::evolve_parts(state_, billing_, envelope);
+  }
+  void evolve_decided(const v1::EventEnvelope& envelope, const DecidedEvent& decided) override {
+    // Only this aggregate's decide_loaded makes the objects handed back to its states.
+    TenantAggregate::evolve_parts(state_, billing_, static_cast<const DecidedTenantEvent&>(decided).event);
   }
   std::string encode() const override { return TenantAggregate::encode_state(state_, billing_); }
   std::unique_ptr<LoadedState> clone() const override { return std::make_unique<LoadedTenant>(state_, billing_); }
@@ -78,6 +88,18 @@ void TenantAggregate::evolve_parts(TenantState& state, v1::BillingStateSnapshot&
       domain::billing::evolve(billing, billing_event);
     }
   }
+}
+
+void TenantAggregate::evolve_parts(TenantState& state, v1::BillingStateSnapshot& billing,
+                                   const domain::billing::AccountEvent& event) {
+  // As the envelope's overload: a billing event is no lifecycle event, but counts.
+  if (const auto* tenant_event = std::get_if<v1::TenantEvent>(&event)) {
+    state = domain::tenant::evolve(std::move(state), *tenant_event);
+    return;
+  }
+  static const v1::TenantEvent kNone;
+  state = domain::tenant::evolve(std::move(state), kNone);
+  domain::billing::evolve(billing, std::get<v1::BillingEvent>(event));
 }
 
 v1::BillingStateSnapshot TenantAggregate::decode_billing(std::string_view bytes) {
@@ -185,11 +207,14 @@ Outcome decide_billing(const v1::CommandEnvelope& envelope, const TenantState& s
   if (!decided) return std::unexpected(rejection_of(decided.error()));
   std::vector<EventOut> events;
   events.reserve(decided->size());
-  for (const auto& event : *decided) {
+  for (auto& event : *decided) {
     auto wire = std::holds_alternative<v1::BillingEvent>(event)
                     ? domain::billing::billing_event_to_wire(std::get<v1::BillingEvent>(event))
                     : domain::tenant::event_to_wire(std::get<v1::TenantEvent>(event));
-    if (wire) events.push_back(EventOut{wire->type, wire->payload});
+    if (wire) {
+      events.push_back(EventOut{std::move(wire->type), std::move(wire->payload),
+                                std::make_unique<DecidedTenantEvent>(std::move(event))});
+    }
   }
   return events;
 }
@@ -211,9 +236,12 @@ Outcome decide_on(const v1::CommandEnvelope& envelope, const TenantState& state,
   if (!decided) return std::unexpected(rejection_of(decided.error()));
   std::vector<EventOut> events;
   events.reserve(decided->size());
-  for (const auto& event : *decided) {
+  for (auto& event : *decided) {
     // The decider never returns an empty event; an empty one would carry nothing.
-    if (auto wire = domain::tenant::event_to_wire(event)) events.push_back(EventOut{wire->type, wire->payload});
+    if (auto wire = domain::tenant::event_to_wire(event)) {
+      events.push_back(EventOut{std::move(wire->type), std::move(wire->payload),
+                                std::make_unique<DecidedTenantEvent>(std::move(event))});
+    }
   }
   return events;
 }

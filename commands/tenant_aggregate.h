@@ -5,6 +5,7 @@
 #pragma once
 
 #include "commands/aggregate.h"
+#include "domain/billing/account.h"
 #include "domain/tenant/tenant.h"
 #include "tenantry/v1/billing.pb.h"
 
@@ -31,6 +32,9 @@ class TenantAggregate final : public Aggregate {
   // One event applied to both parts (the lifecycle counts every event into the version).
   static void evolve_parts(domain::tenant::TenantState& state, v1::BillingStateSnapshot& billing,
                            const v1::EventEnvelope& event);
+  // The same from the event as decided, before its wire form (no parse).
+  static void evolve_parts(domain::tenant::TenantState& state, v1::BillingStateSnapshot& billing,
+                           const domain::billing::AccountEvent& event);
 };
 
 }  // namespace tenantry::commands

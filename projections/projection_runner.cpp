@@ -62,7 +62,7 @@ log::Result<int64_t> ProjectionRunner::step(Partition& partition, std::chrono::m
   auto batch = partition.reader->read(options_.max_batch_events, wait);
   if (!batch) return std::unexpected(batch.error());
   if (batch->records_read == 0) return 0;
-  auto writes = store_.batch();
+  auto writes = model_.reads_own_writes() ? store_.batch() : store_.unindexed_batch();
   model_.begin_batch(partition.id);
   for (const auto& event : batch->records) {
     if (auto applied = model_.apply(event, writes); !applied) return std::unexpected(applied.error());

@@ -19,6 +19,10 @@ class ReadModel {
   // batch). Must be deterministic: a rebuild from offset 0 must give the same keys.
   // Events of types it does not know are passed over.
   virtual log::Result<void> apply(const log::AcceptedRecord& event, store::StoreBatch& batch) = 0;
+  // False for a model that never reads (batch.get) a key already written in the same
+  // batch: the runner then gives it an unindexed batch, whose get() reads the store
+  // only and whose writes skip the index that reading them back takes.
+  virtual bool reads_own_writes() const { return true; }
   // Around each batch of `partition` (on that partition's thread): a model that keeps
   // its changes in memory while a batch is applied, to write each key once, drops what
   // it holds at begin (a batch that was never written must leave nothing behind) and

@@ -8,6 +8,7 @@
 #include <rocksdb/utilities/write_batch_with_index.h>
 
 #include <map>
+#include <optional>
 
 namespace tenantry::store {
 
@@ -37,9 +38,17 @@ struct RocksStore::Impl {
 
 struct StoreBatch::Impl {
   const RocksStore::Impl* store;
-  rocksdb::WriteBatchWithIndex batch{rocksdb::BytewiseComparator(), 0, true};
+  // Indexed (sees its own writes) or plain: exactly one is used.
+  std::optional<rocksdb::WriteBatchWithIndex> indexed;
+  rocksdb::WriteBatch plain;
   // Writes to a family this store does not have are refused at write time, not lost.
   std::string bad_family;
+
+  rocksdb::WriteBatchBase& writes() {
+    if (indexed) return *indexed;
+    return plain;
+  }
+  rocksdb::WriteBatch* batch() { return indexed ? indexed->GetWriteBatch() : &plain; }
 };
 
 StoreBatch::StoreBatch(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -52,7 +61,7 @@ void StoreBatch::put(const std::string& family, std::string_view key, std::strin
     impl_->bad_family = family;
     return;
   }
-  impl_->batch.Put(*handle, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
+  impl_->writes().Put(*handle, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
 }
 
 void StoreBatch::erase(const std::string& family, std::string_view key) {
@@ -61,21 +70,23 @@ void StoreBatch::erase(const std::string& family, std::string_view key) {
     impl_->bad_family = family;
     return;
   }
-  impl_->batch.Delete(*handle, rocksdb::Slice(key.data(), key.size()));
+  impl_->writes().Delete(*handle, rocksdb::Slice(key.data(), key.size()));
 }
 
 Result<std::optional<std::string>> StoreBatch::get(const std::string& family, std::string_view key) {
   auto handle = impl_->store->family(family);
   if (!handle) return std::unexpected(handle.error());
   std::string value;
-  auto status = impl_->batch.GetFromBatchAndDB(impl_->store->db, rocksdb::ReadOptions(), *handle,
-                                               rocksdb::Slice(key.data(), key.size()), &value);
+  const rocksdb::Slice slice(key.data(), key.size());
+  auto status = impl_->indexed
+                    ? impl_->indexed->GetFromBatchAndDB(impl_->store->db, rocksdb::ReadOptions(), *handle, slice, &value)
+                    : impl_->store->db->Get(rocksdb::ReadOptions(), *handle, slice, &value);
   if (status.IsNotFound()) return std::optional<std::string>{};
   if (!status.ok()) return io(status, "reading " + family);
   return std::optional<std::string>(std::move(value));
 }
 
-size_t StoreBatch::operations() const { return static_cast<size_t>(impl_->batch.GetWriteBatch()->Count()); }
+size_t StoreBatch::operations() const { return static_cast<size_t>(impl_->batch()->Count()); }
 
 RocksStore::RocksStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RocksStore::~RocksStore() = default;
@@ -118,6 +129,13 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
 StoreBatch RocksStore::batch() {
   auto impl = std::make_unique<StoreBatch::Impl>();
   impl->store = impl_.get();
+  impl->indexed.emplace(rocksdb::BytewiseComparator(), 0, true);
+  return StoreBatch(std::move(impl));
+}
+
+StoreBatch RocksStore::unindexed_batch() {
+  auto impl = std::make_unique<StoreBatch::Impl>();
+  impl->store = impl_.get();
   return StoreBatch(std::move(impl));
 }
 
@@ -127,7 +145,7 @@ Result<void> RocksStore::write(StoreBatch& batch, bool sync) {
   }
   rocksdb::WriteOptions options;
   options.sync = sync;
-  auto status = impl_->db->Write(options, batch.impl_->batch.GetWriteBatch());
+  auto status = impl_->db->Write(options, batch.impl_->batch());
   if (!status.ok()) return io(status, "writing store batch");
   return {};
 }

@@ -1,6 +1,8 @@
 // A RocksDB instance with named families (column families). Writes go through a
 // StoreBatch that sees its own writes, so a read model can read-modify-write several
-// keys and commit them, with its input offsets, in one atomic write.
+// keys and commit them, with its input offsets, in one atomic write. A writer that
+// never reads back what it wrote in the same batch can take an unindexed batch, which
+// skips the index that seeing its own writes takes.
 #pragma once
 
 #include <functional>
@@ -24,7 +26,8 @@ class StoreBatch {
   StoreBatch(StoreBatch&&) noexcept;
   void put(const std::string& family, std::string_view key, std::string_view value);
   void erase(const std::string& family, std::string_view key);
-  // The value as this batch would leave it: its own writes first, then the store.
+  // The value as this batch would leave it: its own writes first, then the store. An
+  // unindexed batch reads the store alone (its writes are not seen).
   Result<std::optional<std::string>> get(const std::string& family, std::string_view key);
   size_t operations() const;
 
@@ -47,6 +50,8 @@ class RocksStore {
   ~RocksStore();
 
   StoreBatch batch();
+  // A batch whose get() does not see its own writes (see StoreBatch::get).
+  StoreBatch unindexed_batch();
   // Atomic; `sync` fsyncs the write-ahead log before returning.
   Result<void> write(StoreBatch& batch, bool sync);
   Result<std::optional<std::string>> get(const std::string& family, std::string_view key);

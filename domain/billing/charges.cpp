@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <type_traits>
 
 namespace tenantry::domain::billing {
@@ -40,19 +41,37 @@ std::string path(std::string_view prefix, std::string_view name) {
 
 std::string text(int64_t v) { return std::to_string(v); }
 
-void check_money(const Decimal& value, const std::string& field, std::vector<FieldError>& errors) {
+// A checked field's path, spelled out only for an error (plans are checked on every
+// period close, and nearly always pass): "<prefix>.<name>[<index>].<leaf>", as path()
+// would join them.
+struct FieldPath {
+  std::string_view prefix;
+  std::string_view name;
+  std::optional<size_t> index;
+  std::string_view leaf;
+
+  FieldPath at(size_t i, std::string_view leaf_name) const { return {prefix, name, i, leaf_name}; }
+  std::string str() const {
+    std::string out = path(prefix, name);
+    if (index) out += "[" + std::to_string(*index) + "]";
+    if (!leaf.empty()) out += "." + std::string(leaf);
+    return out;
+  }
+};
+
+void check_money(const Decimal& value, const FieldPath& field, std::vector<FieldError>& errors) {
   if (value.scale < 0 || value.scale > kDecimalScaleMax) {
-    errors.push_back({field, "at most 12 decimal places"});
+    errors.push_back({field.str(), "at most 12 decimal places"});
   } else if (value.negative()) {
-    errors.push_back({field, "must be 0 or more"});
+    errors.push_back({field.str(), "must be 0 or more"});
   }
 }
 
-void check_percent(const Decimal& value, const std::string& field, std::vector<FieldError>& errors) {
+void check_percent(const Decimal& value, const FieldPath& field, std::vector<FieldError>& errors) {
   if (value.scale < 0 || value.scale > kPercentScaleMax) {
-    errors.push_back({field, "at most 10 decimal places"});
+    errors.push_back({field.str(), "at most 10 decimal places"});
   } else if (value.negative() || value > Decimal{100, 0}) {
-    errors.push_back({field, "must be a percent from 0 to 100"});
+    errors.push_back({field.str(), "must be a percent from 0 to 100"});
   }
 }
 
@@ -63,36 +82,37 @@ struct Bounds {
 
 // The rules every tier list follows (see charges.h): non-empty, bounded in count,
 // starts at 0, each next tier at the previous `to` + 1, only the last unbounded.
-void check_bounds(const std::vector<Bounds>& tiers, const std::string& field, std::vector<FieldError>& errors) {
+void check_bounds(const std::vector<Bounds>& tiers, const FieldPath& field, std::vector<FieldError>& errors) {
   if (tiers.empty()) {
-    errors.push_back({field, "at least one tier"});
+    errors.push_back({field.str(), "at least one tier"});
     return;
   }
   if (tiers.size() > kTiersMax) {
-    errors.push_back({field, "at most 32 tiers"});
+    errors.push_back({field.str(), "at most 32 tiers"});
     return;
   }
   for (size_t i = 0; i < tiers.size(); ++i) {
-    const std::string at = field + "[" + std::to_string(i) + "]";
+    const FieldPath from = field.at(i, "from");
+    const FieldPath to = field.at(i, "to");
     const Bounds& tier = tiers[i];
-    if (tier.from < 0) errors.push_back({at + ".from", "must be 0 or more"});
-    if (i == 0 && tier.from != 0) errors.push_back({at + ".from", "the first tier starts at 0"});
+    if (tier.from < 0) errors.push_back({from.str(), "must be 0 or more"});
+    if (i == 0 && tier.from != 0) errors.push_back({from.str(), "the first tier starts at 0"});
     if (tier.to && *tier.to < tier.from) {
-      errors.push_back({at + ".to", "must be at least the tier's from (" + text(tier.from) + ")"});
+      errors.push_back({to.str(), "must be at least the tier's from (" + text(tier.from) + ")"});
     }
-    if (!tier.to && i + 1 < tiers.size()) errors.push_back({at + ".to", "only the last tier may be unbounded"});
+    if (!tier.to && i + 1 < tiers.size()) errors.push_back({to.str(), "only the last tier may be unbounded"});
     if (i == 0 || !tiers[i - 1].to) continue;
     const Bounds& previous = tiers[i - 1];
     const int64_t expected = *previous.to == kUnbounded ? kUnbounded : *previous.to + 1;
     if (tier.from == expected) continue;
     if (tier.from < previous.from) {
-      errors.push_back({at + ".from", "tiers out of order: starts before tier " + std::to_string(i - 1) +
+      errors.push_back({from.str(), "tiers out of order: starts before tier " + std::to_string(i - 1) +
                                           " (which starts at " + text(previous.from) + ")"});
     } else if (tier.from <= *previous.to) {
-      errors.push_back({at + ".from", "overlaps tier " + std::to_string(i - 1) + ", which ends at " +
+      errors.push_back({from.str(), "overlaps tier " + std::to_string(i - 1) + ", which ends at " +
                                           text(*previous.to) + "; this tier starts at " + text(expected)});
     } else {
-      errors.push_back({at + ".from", "leaves a gap after tier " + std::to_string(i - 1) + ", which ends at " +
+      errors.push_back({from.str(), "leaves a gap after tier " + std::to_string(i - 1) + ", which ends at " +
                                           text(*previous.to) + "; this tier starts at " + text(expected)});
     }
   }
@@ -261,40 +281,40 @@ const char* step_kind_name(StepKind kind) {
 std::vector<FieldError> check_model(const ChargeModel& model, std::string_view field) {
   std::vector<FieldError> errors;
   if (const auto* m = std::get_if<StandardModel>(&model)) {
-    check_money(m->unit_price, path(field, "unit_price"), errors);
+    check_money(m->unit_price, {field, "unit_price"}, errors);
   } else if (const auto* m = std::get_if<GraduatedModel>(&model)) {
-    check_bounds(bounds_of(m->tiers), path(field, "tiers"), errors);
+    const FieldPath tiers{field, "tiers"};
+    check_bounds(bounds_of(m->tiers), tiers, errors);
     for (size_t i = 0; i < m->tiers.size() && i < kTiersMax; ++i) {
-      const std::string at = path(field, "tiers[" + std::to_string(i) + "]");
-      check_money(m->tiers[i].unit_price, at + ".unit_price", errors);
-      check_money(m->tiers[i].flat_fee, at + ".flat_fee", errors);
+      check_money(m->tiers[i].unit_price, tiers.at(i, "unit_price"), errors);
+      check_money(m->tiers[i].flat_fee, tiers.at(i, "flat_fee"), errors);
     }
   } else if (const auto* m = std::get_if<VolumeModel>(&model)) {
-    check_bounds(bounds_of(m->tiers), path(field, "tiers"), errors);
+    const FieldPath tiers{field, "tiers"};
+    check_bounds(bounds_of(m->tiers), tiers, errors);
     for (size_t i = 0; i < m->tiers.size() && i < kTiersMax; ++i) {
-      const std::string at = path(field, "tiers[" + std::to_string(i) + "]");
-      check_money(m->tiers[i].unit_price, at + ".unit_price", errors);
-      check_money(m->tiers[i].flat_fee, at + ".flat_fee", errors);
+      check_money(m->tiers[i].unit_price, tiers.at(i, "unit_price"), errors);
+      check_money(m->tiers[i].flat_fee, tiers.at(i, "flat_fee"), errors);
     }
   } else if (const auto* m = std::get_if<PackageModel>(&model)) {
-    check_money(m->package_price, path(field, "package_price"), errors);
+    check_money(m->package_price, {field, "package_price"}, errors);
     if (m->package_size < 1) errors.push_back({path(field, "package_size"), "must be 1 or more"});
     if (m->free_units < 0) errors.push_back({path(field, "free_units"), "must be 0 or more"});
   } else if (const auto* m = std::get_if<PercentageModel>(&model)) {
-    check_percent(m->percent, path(field, "percent"), errors);
-    check_money(m->fixed_fee, path(field, "fixed_fee"), errors);
-    if (m->min_per_transaction) check_money(*m->min_per_transaction, path(field, "min_per_transaction"), errors);
-    if (m->max_per_transaction) check_money(*m->max_per_transaction, path(field, "max_per_transaction"), errors);
+    check_percent(m->percent, {field, "percent"}, errors);
+    check_money(m->fixed_fee, {field, "fixed_fee"}, errors);
+    if (m->min_per_transaction) check_money(*m->min_per_transaction, {field, "min_per_transaction"}, errors);
+    if (m->max_per_transaction) check_money(*m->max_per_transaction, {field, "max_per_transaction"}, errors);
     if (m->min_per_transaction && m->max_per_transaction && *m->min_per_transaction > *m->max_per_transaction) {
       errors.push_back({path(field, "max_per_transaction"), "must be at least min_per_transaction (" +
                                                                 to_string(*m->min_per_transaction) + ")"});
     }
   } else if (const auto* m = std::get_if<GraduatedPercentageModel>(&model)) {
-    check_bounds(bounds_of(m->tiers), path(field, "tiers"), errors);
+    const FieldPath tiers{field, "tiers"};
+    check_bounds(bounds_of(m->tiers), tiers, errors);
     for (size_t i = 0; i < m->tiers.size() && i < kTiersMax; ++i) {
-      const std::string at = path(field, "tiers[" + std::to_string(i) + "]");
-      check_percent(m->tiers[i].percent, at + ".percent", errors);
-      check_money(m->tiers[i].flat_fee, at + ".flat_fee", errors);
+      check_percent(m->tiers[i].percent, tiers.at(i, "percent"), errors);
+      check_money(m->tiers[i].flat_fee, tiers.at(i, "flat_fee"), errors);
     }
   }
   return errors;

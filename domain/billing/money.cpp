@@ -116,8 +116,9 @@ std::expected<Decimal, DomainError> parse_decimal(std::string_view text, std::st
   auto refuse = [&](std::string message) -> std::expected<Decimal, DomainError> {
     return std::unexpected(validation_failed({{std::string(field), std::move(message)}}));
   };
-  const std::string shape = "must be a decimal number such as 10, 0.5 or 0.0004 (digits, at most one '.', no "
-                            "exponent, no separators)";
+  // Text only for an error: decimals are parsed on every plan conversion.
+  constexpr const char* shape = "must be a decimal number such as 10, 0.5 or 0.0004 (digits, at most one '.', no "
+                                "exponent, no separators)";
   std::string_view rest = text;
   bool negative = false;
   if (!rest.empty() && rest.front() == '-') {

@@ -1,5 +1,6 @@
 #include "domain/billing/wire.h"
 
+#include <type_traits>
 #include <utility>
 
 namespace tenantry::domain::billing {
@@ -12,11 +13,20 @@ class Reader {
   explicit Reader(std::string_view prefix) : prefix_(prefix) {}
 
   Decimal decimal(const std::string& text, const std::string& field, bool required = true) {
+    return decimal(text, [&] { return field; }, required);
+  }
+  // `field()` names the field, called only for an error (a stored plan is converted
+  // on every decision that reads it, and nearly always reads well).
+  template <typename Field>
+  Decimal decimal(const std::string& text, const Field& field, bool required = true)
+    requires std::is_invocable_r_v<std::string, const Field&>
+  {
     if (text.empty() && !required) return Decimal{};
-    auto parsed = parse_decimal(text, at(field));
+    auto parsed = parse_decimal(text, {});
     if (!parsed) {
-      for (auto& f : parsed.error().fields) errors_.push_back(std::move(f));
-      if (parsed.error().fields.empty()) errors_.push_back({at(field), parsed.error().message});
+      // parse_decimal names the field it was given (none here): the error is named here.
+      errors_.push_back({at(field()), parsed.error().fields.empty() ? parsed.error().message
+                                                                    : parsed.error().fields.front().message});
       return Decimal{};
     }
     return *parsed;
@@ -37,12 +47,12 @@ std::vector<Tier> tiers_from(Reader& in, const v1::TieredCharge& charge, const s
   std::vector<Tier> tiers;
   for (int i = 0; i < charge.tiers_size(); ++i) {
     const auto& t = charge.tiers(i);
-    const std::string field = at + ".tiers[" + std::to_string(i) + "]";
+    auto field = [&](const char* leaf) { return at + ".tiers[" + std::to_string(i) + "]." + leaf; };
     Tier tier;
     tier.from = t.from();
     if (t.has_to()) tier.to = t.to();
-    tier.unit_price = in.decimal(t.unit_price(), field + ".unit_price", false);
-    tier.flat_fee = in.decimal(t.flat_fee(), field + ".flat_fee", false);
+    tier.unit_price = in.decimal(t.unit_price(), [&] { return field("unit_price"); }, false);
+    tier.flat_fee = in.decimal(t.flat_fee(), [&] { return field("flat_fee"); }, false);
     tiers.push_back(tier);
   }
   return tiers;
@@ -63,24 +73,26 @@ v1::TieredCharge tiers_to(const std::vector<Tier>& tiers) {
 std::optional<ChargeModel> model_from(Reader& in, const v1::MeterPrice& price, const std::string& at) {
   switch (price.model_case()) {
     case v1::MeterPrice::kStandard:
-      return StandardModel{in.decimal(price.standard().unit_price(), at + ".standard.unit_price")};
+      return StandardModel{in.decimal(price.standard().unit_price(), [&] { return at + ".standard.unit_price"; })};
     case v1::MeterPrice::kGraduated: return GraduatedModel{tiers_from(in, price.graduated(), at + ".graduated")};
     case v1::MeterPrice::kVolume: return VolumeModel{tiers_from(in, price.volume(), at + ".volume")};
     case v1::MeterPrice::kPackage: {
       const auto& p = price.package();
-      return PackageModel{in.decimal(p.package_price(), at + ".package.package_price"), p.package_size(),
-                          p.free_units()};
+      return PackageModel{in.decimal(p.package_price(), [&] { return at + ".package.package_price"; }),
+                          p.package_size(), p.free_units()};
     }
     case v1::MeterPrice::kPercentage: {
       const auto& p = price.percentage();
       PercentageModel model;
-      model.percent = in.decimal(p.percent(), at + ".percentage.percent");
-      model.fixed_fee = in.decimal(p.fixed_fee(), at + ".percentage.fixed_fee", false);
+      model.percent = in.decimal(p.percent(), [&] { return at + ".percentage.percent"; });
+      model.fixed_fee = in.decimal(p.fixed_fee(), [&] { return at + ".percentage.fixed_fee"; }, false);
       if (p.has_min_per_transaction()) {
-        model.min_per_transaction = in.decimal(p.min_per_transaction(), at + ".percentage.min_per_transaction");
+        model.min_per_transaction =
+            in.decimal(p.min_per_transaction(), [&] { return at + ".percentage.min_per_transaction"; });
       }
       if (p.has_max_per_transaction()) {
-        model.max_per_transaction = in.decimal(p.max_per_transaction(), at + ".percentage.max_per_transaction");
+        model.max_per_transaction =
+            in.decimal(p.max_per_transaction(), [&] { return at + ".percentage.max_per_transaction"; });
       }
       return model;
     }
@@ -89,12 +101,14 @@ std::optional<ChargeModel> model_from(Reader& in, const v1::MeterPrice& price, c
       const auto& tiers = price.graduated_percentage().tiers();
       for (int i = 0; i < tiers.size(); ++i) {
         const auto& t = tiers[i];
-        const std::string field = at + ".graduated_percentage.tiers[" + std::to_string(i) + "]";
+        auto field = [&](const char* leaf) {
+          return at + ".graduated_percentage.tiers[" + std::to_string(i) + "]." + leaf;
+        };
         PercentTier tier;
         tier.from_minor = t.from_minor();
         if (t.has_to_minor()) tier.to_minor = t.to_minor();
-        tier.percent = in.decimal(t.percent(), field + ".percent");
-        tier.flat_fee = in.decimal(t.flat_fee(), field + ".flat_fee", false);
+        tier.percent = in.decimal(t.percent(), [&] { return field("percent"); });
+        tier.flat_fee = in.decimal(t.flat_fee(), [&] { return field("flat_fee"); }, false);
         model.tiers.push_back(tier);
       }
       return model;

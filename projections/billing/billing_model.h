@@ -37,6 +37,10 @@ class BillingModel : public ReadModel {
  public:
   std::string name() const override { return kBillingFamily; }
   log::Result<void> apply(const log::AcceptedRecord& event, store::StoreBatch& batch) override;
+  // It reads a tenant's state and an invoice document once per batch, before any
+  // write of it (kept decoded in Pending, written at finish_batch), and reads no
+  // other key: the store alone answers those reads.
+  bool reads_own_writes() const override { return false; }
   void begin_batch(int32_t partition) override;
   log::Result<void> finish_batch(int32_t partition, store::StoreBatch& batch) override;
 

@@ -504,3 +504,35 @@ TEST_CASE("billing account: credit notes and refunds, with tax in proportion", "
   }
   CHECK(check_ledger(ledger_of(account.log)).empty());
 }
+
+TEST_CASE("billing wire: a plan's malformed decimals are named by their fields", "[domain][billing]") {
+  v1::PlanSpec spec = plan_to_wire(monthly("custom", "10"));
+  spec.set_base_fee("1e3");
+  auto& charges = *spec.mutable_charges();
+  charges["calls"].mutable_standard()->set_unit_price("x");
+  auto* tier = charges["rows"].mutable_graduated()->add_tiers();
+  tier->set_unit_price("1.2.3");
+  charges["packs"].mutable_package()->set_package_price("");
+  charges["packs"].mutable_package()->set_package_size(10);
+  charges["fees"].mutable_percentage()->set_percent("0.0000000000001");
+  auto* percent_tier = charges["cuts"].mutable_graduated_percentage()->add_tiers();
+  percent_tier->set_percent("1");
+  percent_tier->set_flat_fee("--1");
+  auto plan = plan_from_wire(spec, "plan");
+  REQUIRE_FALSE(plan.has_value());
+  std::map<std::string, std::string> fields;
+  for (const auto& field : plan.error().fields) {
+    UNSCOPED_INFO(field.field << ": " << field.message);
+    fields[field.field] = field.message;
+  }
+  const std::string shape = "must be a decimal number such as 10, 0.5 or 0.0004 (digits, at most one '.', no "
+                            "exponent, no separators)";
+  CHECK(fields == std::map<std::string, std::string>{
+                      {"plan.base_fee", shape},
+                      {"plan.charges.calls.standard.unit_price", shape},
+                      {"plan.charges.rows.graduated.tiers[0].unit_price", shape},
+                      {"plan.charges.packs.package.package_price", shape},
+                      {"plan.charges.fees.percentage.percent", "at most 12 decimal places"},
+                      {"plan.charges.cuts.graduated_percentage.tiers[0].flat_fee", shape},
+                  });
+}

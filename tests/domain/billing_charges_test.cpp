@@ -218,6 +218,16 @@ TEST_CASE("billing charges: bad input is a typed error naming the field, never a
                                                                  PercentTier{100'000, std::nullopt, d("2"), d("0")}}});
     REQUIRE(percent_overlap.size() == 1);
     CHECK(percent_overlap[0].field == "tiers[1].from");
+    // Every kind of path a model's errors name, under a prefix and without one.
+    auto priced = check_model(GraduatedModel{{Tier{0, 100, d("-1"), Decimal{1, 13}}, Tier{101, std::nullopt, d("1"), d("-2")}}},
+                              "charges.api_calls");
+    CHECK(fields_of(validation_failed(priced)) ==
+          std::vector<std::string>{"charges.api_calls.tiers[0].unit_price", "charges.api_calls.tiers[0].flat_fee",
+                                   "charges.api_calls.tiers[1].flat_fee"});
+    auto percents = check_model(GraduatedPercentageModel{{PercentTier{0, std::nullopt, d("101"), d("-1")}}});
+    CHECK(fields_of(validation_failed(percents)) == std::vector<std::string>{"tiers[0].percent", "tiers[0].flat_fee"});
+    CHECK(fields_of(validation_failed(check_model(StandardModel{d("-1")}, "plan.charges.seats")))
+          == std::vector<std::string>{"plan.charges.seats.unit_price"});
   }
   SECTION("prices, percents and sizes out of range") {
     CHECK(fields_of(charge_standard(StandardModel{d("-0.01")}, 1).error()) == std::vector<std::string>{"unit_price"});

@@ -150,3 +150,32 @@ TEST_CASE("projection runner: a violating record is reported and never applied",
   CHECK(violations[0].kind == log::ViolationKind::corrupt_record);
   CHECK(violations[0].partition == p);
 }
+
+TEST_CASE("store batches: indexed ones read their own writes, unindexed ones the store alone", "[projections][store]") {
+  testing::ScratchDir dir;
+  auto store = store::RocksStore::open({(dir.path() / "store").string(), {"counts"}});
+  REQUIRE(store.has_value());
+  auto seed = (*store)->batch();
+  seed.put("counts", "a", "1");
+  REQUIRE((*store)->write(seed, false).has_value());
+
+  for (const bool indexed : {true, false}) {
+    INFO("indexed " << indexed);
+    const std::string stored = (*store)->get("counts", "a")->value_or("");
+    auto batch = indexed ? (*store)->batch() : (*store)->unindexed_batch();
+    batch.put("counts", "a", indexed ? "2" : "3");
+    batch.put("counts", "b", "x");
+    batch.erase("counts", "b");
+    CHECK(batch.operations() == 3);
+    auto a = batch.get("counts", "a");
+    REQUIRE(a.has_value());
+    CHECK(**a == (indexed ? std::string("2") : stored));  // the unindexed batch does not see its put
+    REQUIRE((*store)->write(batch, false).has_value());
+    CHECK((*store)->get("counts", "a")->value_or("") == (indexed ? "2" : "3"));
+    CHECK(!(*store)->get("counts", "b")->has_value());
+  }
+  // A family the store does not have is refused at write time, unindexed too.
+  auto bad = (*store)->unindexed_batch();
+  bad.put("nope", "k", "v");
+  CHECK(!(*store)->write(bad, false).has_value());
+}
