@@ -78,7 +78,7 @@ double raw_write_rate(const fs::path& dir, int64_t events, int tenants, int64_t 
   const std::string value(56, 'v');
   const auto start = Clock::now();
   for (int64_t done = 0; done < events;) {
-    auto batch = (*store)->batch();
+    auto batch = (*store)->unindexed_batch();  // a plain rocksdb::WriteBatch
     for (int i = 0; i < kAppendBatch && done < events; ++i, ++done) {
       const auto event = event_of(done, tenants, base_us);
       std::string dedup = event.tenant_id();

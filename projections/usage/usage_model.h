@@ -61,6 +61,9 @@ class UsageModel : public ReadModel {
   explicit UsageModel(UsageModelOptions options);
   std::string name() const override { return kUsageFamily; }
   log::Result<void> apply(const log::AcceptedRecord& record, store::StoreBatch& batch) override;
+  // Everything a batch writes is staged here and put at finish_batch; reads look at the
+  // staged writes first, so the store alone answers the rest.
+  bool reads_own_writes() const override { return false; }
   void begin_batch(int32_t partition) override;
   log::Result<void> finish_batch(int32_t partition, store::StoreBatch& batch) override;
   void committed(const std::vector<log::AcceptedRecord>& records) override;
