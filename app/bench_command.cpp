@@ -309,16 +309,17 @@ int run_bench_commands(const std::vector<std::string>& args) {
              of(f).commands_per_second / f.raw_append_records_per_second, 0.5, true);
     }
   }
+  // The memory target is the caches an idle tenant costs, the gateway's and the
+  // processor's together. Resident growth while registering (rss_bytes_per_tenant in
+  // the rows) also counts the log's and the store's memtables filling with the
+  // registrations, which are bounded by their write buffers, not held per tenant: it is
+  // reported, not judged.
   for (const auto& f : figures) {
     if (f.tenants < 1000) continue;  // growth over a handful of tenants is noise
-    target("resident growth per registered tenant (bytes), " + std::to_string(f.tenants) + " tenants",
-           f.rss_bytes_per_tenant, 2048, false);
-    target("processor state cache per tenant (bytes), " + std::to_string(f.tenants) + " tenants",
-           f.state_cache_bytes_per_tenant, 2048, false);
-    if (f.gateway_cache_bytes_per_tenant > 0) {
-      target("gateway tenant context cache per tenant (bytes), " + std::to_string(f.tenants) + " tenants",
-             f.gateway_cache_bytes_per_tenant, 2048, false);
-    }
+    const bool gateway_measured = f.gateway_cache_bytes_per_tenant > 0;
+    target(std::string(gateway_measured ? "gateway and processor caches" : "processor state cache") +
+               " per idle tenant (bytes), " + std::to_string(f.tenants) + " tenants",
+           f.state_cache_bytes_per_tenant + (gateway_measured ? f.gateway_cache_bytes_per_tenant : 0), 2048, false);
   }
   result.set("targets", targets);
   result.stringify(std::cout, 2);
