@@ -249,42 +249,75 @@ std::string group_json(const std::string& group) {
 }
 
 // The usage of `tenant_id` ("" for platform totals) as the query parameters ask.
+// The query parameters usage listings share: a meter, a time range and a format.
+struct RangeParams {
+  std::string meter;
+  std::optional<int64_t> from, to;
+  std::string format = "json";
+  const domain::usage::MeterDefinition* definition = nullptr;
+  int64_t from_us = 0, to_us = 0;
+};
+
+// Takes `name` if it is one of the shared parameters; false leaves it to the caller.
+bool read_range_param(const std::string& name, const std::string& value, RangeParams& params,
+                      std::vector<FieldDetail>& errors) {
+  if (name == "meter") {
+    params.meter = value;
+  } else if (name == "from" || name == "to") {
+    auto time = audit::parse_time_us(value);
+    if (!time) errors.push_back({name, "must be RFC 3339 or microseconds since the epoch"});
+    (name == "from" ? params.from : params.to) = time;
+  } else if (name == "format") {
+    if (value == "json" || value == "csv" || value == "ndjson") params.format = value;
+    else errors.push_back({"format", "must be json, csv or ndjson"});
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// The meter looked up and the range settled (default: the last 30 days), or the 400.
+std::optional<HttpResponse> finish_range(UsageApiDeps& deps, const HttpRequest& request, RangeParams& params,
+                                         std::vector<FieldDetail>& errors, bool transactions) {
+  if (params.meter.empty() && errors.empty()) errors.push_back({"meter", "required"});
+  params.definition = params.meter.empty() ? nullptr : deps.model.meter(params.meter);
+  if (!params.meter.empty() && params.definition == nullptr) errors.push_back({"meter", "no meter named " + params.meter});
+  if (transactions && params.definition != nullptr && !params.definition->transactions) {
+    errors.push_back({"meter", "meter " + params.meter + " keeps no transactions"});
+  }
+  if (!errors.empty()) return http::error_response(request, 400, "validation_error", "invalid query parameters", errors);
+  params.to_us = params.to.value_or(deps.gateway.now_us() + 1);
+  params.from_us = params.from.value_or(params.to_us - 30 * kDayUs);
+  if (params.from_us >= params.to_us) {
+    return http::error_response(request, 400, "validation_error", "from must be before to", {{"from", "after to"}});
+  }
+  return std::nullopt;
+}
+
 HttpResponse usage_of(UsageApiDeps& deps, const HttpRequest& request, const std::string& tenant_id,
                       const TenantContext* context) {
   std::vector<FieldDetail> errors;
   projections::UsageQuery query;
   query.tenant_id = tenant_id;
-  std::optional<int64_t> from, to;
-  std::string format = "json";
+  RangeParams params;
   for (const auto& [name, value] : query_pairs(request.query, errors)) {
-    if (name == "meter") {
-      query.meter = value;
-    } else if (name == "window") {
+    if (read_range_param(name, value, params, errors)) continue;
+    if (name == "window") {
       if (auto window = domain::usage::window_from(value)) query.window = *window;
       else errors.push_back({"window", "must be minute, hour, day or month"});
-    } else if (name == "from" || name == "to") {
-      auto time = audit::parse_time_us(value);
-      if (!time) errors.push_back({name, "must be RFC 3339 or microseconds since the epoch"});
-      (name == "from" ? from : to) = time;
     } else if (name == "groupBy") {
       if (value == "true" || value == "false") query.by_group = value == "true";
       else errors.push_back({"groupBy", "must be true or false"});
-    } else if (name == "format") {
-      if (value == "json" || value == "csv" || value == "ndjson") format = value;
-      else errors.push_back({"format", "must be json, csv or ndjson"});
     } else {
       errors.push_back({name, "unknown query parameter"});
     }
   }
-  if (query.meter.empty() && errors.empty()) errors.push_back({"meter", "required"});
-  const auto* meter = query.meter.empty() ? nullptr : deps.model.meter(query.meter);
-  if (!query.meter.empty() && meter == nullptr) errors.push_back({"meter", "no meter named " + query.meter});
-  if (!errors.empty()) return http::error_response(request, 400, "validation_error", "invalid query parameters", errors);
-  query.to_us = to.value_or(deps.gateway.now_us() + 1);
-  query.from_us = from.value_or(query.to_us - 30 * kDayUs);
-  if (query.from_us >= query.to_us) {
-    return http::error_response(request, 400, "validation_error", "from must be before to", {{"from", "after to"}});
-  }
+  if (auto refused = finish_range(deps, request, params, errors, false)) return *refused;
+  const auto* meter = params.definition;
+  const std::string& format = params.format;
+  query.meter = params.meter;
+  query.from_us = params.from_us;
+  query.to_us = params.to_us;
   std::string zone = "UTC";
   if (context != nullptr) {
     query.from_offset_s = tenant_utc_offset(deps.zones, context, query.from_us);
@@ -359,16 +392,10 @@ HttpResponse tenant_transactions(UsageApiDeps& deps, const HttpRequest& request)
   std::vector<FieldDetail> errors;
   projections::TransactionQuery query;
   query.tenant_id = access->tenant_id;
-  std::optional<int64_t> from, to;
-  std::string format = "json";
+  RangeParams params;
   for (const auto& [name, value] : query_pairs(request.query, errors)) {
-    if (name == "meter") {
-      query.meter = value;
-    } else if (name == "from" || name == "to") {
-      auto time = audit::parse_time_us(value);
-      if (!time) errors.push_back({name, "must be RFC 3339 or microseconds since the epoch"});
-      (name == "from" ? from : to) = time;
-    } else if (name == "limit") {
+    if (read_range_param(name, value, params, errors)) continue;
+    if (name == "limit") {
       int64_t limit = 0;
       const auto parsed = std::from_chars(value.data(), value.data() + value.size(), limit);
       if (parsed.ec != std::errc() || parsed.ptr != value.data() + value.size() || limit < 1 || limit > 10000) {
@@ -378,23 +405,16 @@ HttpResponse tenant_transactions(UsageApiDeps& deps, const HttpRequest& request)
       }
     } else if (name == "cursor") {
       query.after = value;
-    } else if (name == "format") {
-      if (value == "json" || value == "csv" || value == "ndjson") format = value;
-      else errors.push_back({"format", "must be json, csv or ndjson"});
     } else {
       errors.push_back({name, "unknown query parameter"});
     }
   }
-  if (query.meter.empty() && errors.empty()) errors.push_back({"meter", "required"});
-  const auto* meter = query.meter.empty() ? nullptr : deps.model.meter(query.meter);
-  if (!query.meter.empty() && meter == nullptr) errors.push_back({"meter", "no meter named " + query.meter});
-  if (meter != nullptr && !meter->transactions) errors.push_back({"meter", "meter " + query.meter + " keeps no transactions"});
-  if (!errors.empty()) return http::error_response(request, 400, "validation_error", "invalid query parameters", errors);
-  query.to_us = to.value_or(deps.gateway.now_us() + 1);
-  query.from_us = from.value_or(query.to_us - 30 * kDayUs);
-  if (query.from_us >= query.to_us) {
-    return http::error_response(request, 400, "validation_error", "from must be before to", {{"from", "after to"}});
-  }
+  if (auto refused = finish_range(deps, request, params, errors, true)) return *refused;
+  const auto* meter = params.definition;
+  const std::string& format = params.format;
+  query.meter = params.meter;
+  query.from_us = params.from_us;
+  query.to_us = params.to_us;
   auto listed = deps.queries.transactions(query);
   if (!listed) {
     if (listed.error().code == log::ErrorCode::invalid_argument) {
