@@ -8,16 +8,23 @@ namespace tenantry::sagas {
 namespace {
 constexpr size_t kTransactionsMax = 1000000;
 constexpr size_t kPage = 10000;
-constexpr int64_t kMinuteUs = int64_t{60} * 1000000;
-constexpr int64_t kHourUs = 60 * kMinuteUs;
 
-int64_t floor_to(int64_t time_us, int64_t unit) {
-  const int64_t q = time_us / unit;
-  return (q - (time_us % unit < 0 ? 1 : 0)) * unit;
+// The start of the first window of this size that starts at or after `time_us` (UTC).
+int64_t first_start(domain::usage::Window window, int64_t time_us) {
+  const int64_t start = domain::usage::window_start(window, time_us, 0);
+  return start == time_us ? start : domain::usage::next_window(window, start);
 }
-int64_t ceil_to(int64_t time_us, int64_t unit) {
-  const int64_t floor = floor_to(time_us, unit);
-  return floor == time_us ? floor : floor + unit;
+
+log::Result<projections::UsageResult> query_windows(projections::UsageQueries& queries, const std::string& tenant_id,
+                                                    const std::string& meter, domain::usage::Window window,
+                                                    int64_t from, int64_t to) {
+  projections::UsageQuery query;
+  query.tenant_id = tenant_id;
+  query.meter = meter;
+  query.window = window;
+  query.from_us = from;
+  query.to_us = to;
+  return queries.query(query);
 }
 
 // The windows of one size that start in [from, to), both aligned to the size, merged
@@ -26,13 +33,7 @@ log::Result<void> add_windows(projections::UsageQueries& queries, const std::str
                               const std::string& meter, domain::usage::Window window, int64_t from, int64_t to,
                               domain::usage::Aggregate& into) {
   if (from >= to) return {};
-  projections::UsageQuery query;
-  query.tenant_id = tenant_id;
-  query.meter = meter;
-  query.window = window;
-  query.from_us = from;
-  query.to_us = to;
-  auto result = queries.query(query);
+  auto result = query_windows(queries, tenant_id, meter, window, from, to);
   if (!result) return std::unexpected(result.error());
   for (const auto& row : result->rows) domain::usage::merge(into, row.aggregate);
   return {};
@@ -45,23 +46,19 @@ log::Result<void> add_windows(projections::UsageQueries& queries, const std::str
 log::Result<int64_t> period_units(projections::UsageQueries& queries, const domain::usage::MeterDefinition& meter,
                                   const std::string& tenant_id, const domain::billing::Period& period) {
   using domain::usage::Window;
-  const int64_t start = ceil_to(period.start_us, kMinuteUs);
-  const int64_t end = ceil_to(period.end_us, kMinuteUs);
+  const int64_t start = first_start(Window::minute, period.start_us);
+  const int64_t end = first_start(Window::minute, period.end_us);
   if (meter.aggregation == domain::usage::Aggregation::unique_count) {
-    projections::UsageQuery query;
-    query.tenant_id = tenant_id;
-    query.meter = meter.name;
-    query.window = Window::hour;
-    query.from_us = ceil_to(period.start_us, kHourUs);
-    query.to_us = ceil_to(period.end_us, kHourUs);
-    if (query.from_us >= query.to_us) return 0;
-    auto result = queries.query(query);
+    const int64_t from = first_start(Window::hour, period.start_us);
+    const int64_t to = first_start(Window::hour, period.end_us);
+    if (from >= to) return 0;
+    auto result = query_windows(queries, tenant_id, meter.name, Window::hour, from, to);
     if (!result) return std::unexpected(result.error());
     return static_cast<int64_t>(std::llround(result->total));
   }
   domain::usage::Aggregate total;
-  const int64_t hours_from = ceil_to(start, kHourUs);
-  const int64_t hours_to = floor_to(end, kHourUs);
+  const int64_t hours_from = first_start(Window::hour, start);
+  const int64_t hours_to = domain::usage::window_start(Window::hour, end, 0);
   if (hours_from >= hours_to) {
     if (auto added = add_windows(queries, tenant_id, meter.name, Window::minute, start, end, total); !added) {
       return std::unexpected(added.error());

@@ -1,6 +1,7 @@
 #include "projections/usage/usage_model.h"
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 #include <unordered_set>
 
@@ -195,10 +196,10 @@ log::Result<void> UsageModel::apply(const log::AcceptedRecord& accepted, store::
   const std::string& tenant = event.tenant_id();
   const int64_t time_us = event.time_us() != 0 ? event.time_us() : ingested;
 
-  Pending& staged_writes = pending(record.partition);
+  Pending& staged = pending(record.partition);
   std::string dedup_key = scope_prefix(tenant, 'd');
   dedup_key += event.id();
-  auto seen = staged(staged_writes, batch, dedup_key);
+  auto seen = UsageModel::staged(staged, batch, dedup_key);
   if (!seen) return std::unexpected(seen.error());
   if (*seen && (*seen)->size() == 8) {
     const int64_t first = unsortable(get_be(**seen, 0));
@@ -209,12 +210,11 @@ log::Result<void> UsageModel::apply(const log::AcceptedRecord& accepted, store::
   }
   std::string first_seen;
   put_be(first_seen, sortable(ingested));
-  staged_writes.writes[dedup_key] = std::move(first_seen);
+  staged.writes[dedup_key] = std::move(first_seen);
 
   const auto matching = meters_by_type_.find(event.type());
   if (matching != meters_by_type_.end()) {
     const int32_t offset = options_.utc_offset ? options_.utc_offset(tenant, time_us) : 0;
-    Pending& staged = staged_writes;
     std::string shard;
     for (int i = 3; i >= 0; --i) shard.push_back(static_cast<char>((static_cast<uint32_t>(record.partition) >> (8 * i)) & 0xFF));
     for (const size_t index : matching->second) {
@@ -357,21 +357,21 @@ log::Result<std::vector<UsageTransaction>> UsageQueries::transactions(const Tran
   std::string start = prefix;
   put_be(start, sortable(query.from_us));
   if (!query.after.empty()) {
-    // A cursor is the time and offset of the last transaction listed, 32 hex digits.
-    std::string position;
-    if (query.after.size() != 32) return log::fail(log::ErrorCode::invalid_argument, "malformed cursor");
-    for (size_t i = 0; i < 32; i += 2) {
-      int byte = 0;
-      for (size_t j = i; j < i + 2; ++j) {
-        const char c = query.after[j];
-        const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-        if (digit < 0) return log::fail(log::ErrorCode::invalid_argument, "malformed cursor");
-        byte = byte * 16 + digit;
-      }
-      position.push_back(static_cast<char>(byte));
-    }
-    position.push_back('\0');  // the first key after it
-    if (prefix + position > start) start = prefix + position;
+    // A cursor is "<time_us>.<offset>" of the last transaction listed.
+    const auto dot = query.after.find('.');
+    int64_t time_us = 0;
+    uint64_t offset = 0;
+    const char* text = query.after.data();
+    const char* end = text + query.after.size();
+    const bool readable = dot != std::string::npos &&
+                          std::from_chars(text, text + dot, time_us).ptr == text + dot &&
+                          dot + 1 < query.after.size() && std::from_chars(text + dot + 1, end, offset).ptr == end;
+    if (!readable) return log::fail(log::ErrorCode::invalid_argument, "malformed cursor");
+    std::string after = prefix;
+    put_be(after, sortable(time_us));
+    put_be(after, offset);
+    after.push_back('\0');  // the first key after it
+    if (after > start) start = std::move(after);
   }
   std::vector<UsageTransaction> out;
   bool failed = false;
@@ -386,11 +386,7 @@ log::Result<std::vector<UsageTransaction>> UsageQueries::transactions(const Tran
     transaction.time_us = time_us;
     transaction.amount_minor = unsortable(get_be(value, 0));
     transaction.event_id = std::string(value.substr(8));
-    static constexpr char kHex[] = "0123456789abcdef";
-    for (const char c : key.substr(prefix.size())) {
-      transaction.cursor += kHex[(static_cast<unsigned char>(c) >> 4) & 0xF];
-      transaction.cursor += kHex[static_cast<unsigned char>(c) & 0xF];
-    }
+    transaction.cursor = std::to_string(time_us) + "." + std::to_string(get_be(key, prefix.size() + 8));
     out.push_back(std::move(transaction));
     return true;
   });
