@@ -55,25 +55,25 @@ StoreBatch::StoreBatch(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 StoreBatch::~StoreBatch() = default;
 StoreBatch::StoreBatch(StoreBatch&&) noexcept = default;
 
-void StoreBatch::put(const std::string& family, std::string_view key, std::string_view value) {
+void StoreBatch::put(std::string_view family, std::string_view key, std::string_view value) {
   auto handle = impl_->store->family(family);
   if (!handle) {
-    impl_->bad_family = family;
+    impl_->bad_family = std::string(family);
     return;
   }
   impl_->writes().Put(*handle, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
 }
 
-void StoreBatch::erase(const std::string& family, std::string_view key) {
+void StoreBatch::erase(std::string_view family, std::string_view key) {
   auto handle = impl_->store->family(family);
   if (!handle) {
-    impl_->bad_family = family;
+    impl_->bad_family = std::string(family);
     return;
   }
   impl_->writes().Delete(*handle, rocksdb::Slice(key.data(), key.size()));
 }
 
-Result<std::optional<std::string>> StoreBatch::get(const std::string& family, std::string_view key) {
+Result<std::optional<std::string>> StoreBatch::get(std::string_view family, std::string_view key) {
   auto handle = impl_->store->family(family);
   if (!handle) return std::unexpected(handle.error());
   std::string value;
@@ -82,7 +82,7 @@ Result<std::optional<std::string>> StoreBatch::get(const std::string& family, st
                     ? impl_->indexed->GetFromBatchAndDB(impl_->store->db, rocksdb::ReadOptions(), *handle, slice, &value)
                     : impl_->store->db->Get(rocksdb::ReadOptions(), *handle, slice, &value);
   if (status.IsNotFound()) return std::optional<std::string>{};
-  if (!status.ok()) return io(status, "reading " + family);
+  if (!status.ok()) return io(status, "reading " + std::string(family));
   return std::optional<std::string>(std::move(value));
 }
 

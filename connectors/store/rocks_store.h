@@ -24,11 +24,11 @@ class StoreBatch {
  public:
   ~StoreBatch();
   StoreBatch(StoreBatch&&) noexcept;
-  void put(const std::string& family, std::string_view key, std::string_view value);
-  void erase(const std::string& family, std::string_view key);
+  void put(std::string_view family, std::string_view key, std::string_view value);
+  void erase(std::string_view family, std::string_view key);
   // The value as this batch would leave it: its own writes first, then the store. An
   // unindexed batch reads the store alone (its writes are not seen).
-  Result<std::optional<std::string>> get(const std::string& family, std::string_view key);
+  Result<std::optional<std::string>> get(std::string_view family, std::string_view key);
   size_t operations() const;
 
  private:

@@ -212,7 +212,7 @@ void fold(Aggregate& aggregate, const Contribution& contribution, int64_t time_u
       (time_us == aggregate.latest_time_us && event_id > aggregate.latest_id)) {
     aggregate.latest = contribution.value;
     aggregate.latest_time_us = time_us;
-    aggregate.latest_id = std::string(event_id);
+    aggregate.latest_id.assign(event_id);
   }
   if (first_of_value) ++aggregate.unique;
 }

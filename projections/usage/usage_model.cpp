@@ -23,9 +23,9 @@ using domain::usage::Aggregation;
 using domain::usage::Window;
 
 constexpr size_t kMaxWindowsPerQuery = 100000;
-// Aggregates kept between batches, per partition; past this the cache starts over (old
-// windows' keys accumulate in it).
-constexpr size_t kWrittenKept = 16384;
+// Aggregates kept between batches, per partition (~200 B each); past this only those the
+// last batch changed stay (old windows' keys accumulate).
+constexpr size_t kAggregatesKept = 16384;
 constexpr size_t kMaxDistinctValues = 1000000;
 
 char window_letter(Window window) {
@@ -55,15 +55,23 @@ std::string meter_prefix(const std::string& scope, char kind, const std::string&
   return key;
 }
 
+const std::string kPlatformScope;  // platform totals: the empty scope
+const std::string kNoShard;
+
 // `shard`: empty for a tenant (one partition, one writer); for platform totals the
-// partition (4 bytes), so that the partitions' writers never share a key.
-std::string aggregate_key(const std::string& scope, const std::string& meter, Window window, int64_t start,
-                          const std::string& shard, const std::string& group) {
-  std::string key = meter_prefix(scope, 'a', meter, window);
+// partition (4 bytes), so that the partitions' writers never share a key. Appends to
+// `key`, so that a caller may reuse one buffer for every key of an event.
+void append_aggregate_key(std::string& key, const std::string& scope, const std::string& meter, Window window,
+                          int64_t start, const std::string& shard, const std::string& group) {
+  key += scope;
+  key += '\0';
+  key += 'a';
+  key += meter;
+  key += '\0';
+  key += window_letter(window);
   put_be(key, sortable(start));
   key += shard;
   key += group;
-  return key;
 }
 
 std::string unique_key(const std::string& scope, const std::string& meter, Window window, int64_t start,
@@ -87,7 +95,11 @@ std::string transactions_prefix(const std::string& tenant, const std::string& me
 
 }  // namespace
 
-UsageModel::UsageModel(UsageModelOptions options) : options_(std::move(options)) {
+namespace {
+std::atomic<uint64_t> next_model_serial{1};
+}  // namespace
+
+UsageModel::UsageModel(UsageModelOptions options) : options_(std::move(options)), serial_(next_model_serial++) {
   for (size_t i = 0; i < options_.meters.size(); ++i) meters_by_type_[options_.meters[i].event_type].push_back(i);
 }
 
@@ -103,39 +115,53 @@ UsageCounters UsageModel::counters() const {
 }
 
 UsageModel::Pending& UsageModel::pending(int32_t partition) {
+  // A partition's thread asks for its own entry once per event: remember the last one
+  // it got instead of taking the shared lock each time.
+  // Keyed by the model's serial, not its address: a later model may reuse the address.
+  thread_local uint64_t last_model = 0;
+  thread_local int32_t last_partition = -1;
+  thread_local Pending* last_pending = nullptr;
+  if (last_model == serial_ && last_partition == partition) return *last_pending;
   std::lock_guard lock(pending_mutex_);
-  return pending_[partition];
+  last_model = serial_;
+  last_partition = partition;
+  last_pending = &pending_[partition];
+  return *last_pending;
 }
 
 void UsageModel::begin_batch(int32_t partition) {
   Pending& staged = pending(partition);
-  staged.aggregates.clear();
   staged.writes.clear();
-  if (staged.unconfirmed) staged.written.clear();
-  staged.unconfirmed = false;
+  staged.changed.clear();
+  if (staged.unconfirmed) staged.aggregates.clear();
+  ++staged.batch;
 }
 
 void UsageModel::cleared() {
   std::lock_guard lock(pending_mutex_);
-  pending_.clear();
+  for (auto& [partition, staged] : pending_) {
+    staged.aggregates.clear();
+    staged.changed.clear();
+    staged.writes.clear();
+    staged.unconfirmed = false;
+  }
 }
 
 log::Result<void> UsageModel::finish_batch(int32_t partition, store::StoreBatch& batch) {
   Pending& staged = pending(partition);
   std::vector<std::pair<std::string_view, std::string>> writes;
-  writes.reserve(staged.aggregates.size() + staged.writes.size());
-  for (const auto& [key, aggregate] : staged.aggregates) writes.emplace_back(key, domain::usage::encode(aggregate));
+  writes.reserve(staged.changed.size() + staged.writes.size());
+  for (const auto& [key, held] : staged.changed) writes.emplace_back(*key, domain::usage::encode(held->aggregate));
   for (auto& [key, value] : staged.writes) writes.emplace_back(key, std::move(value));
   std::sort(writes.begin(), writes.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [key, value] : writes) batch.put(kUsageFamily, key, value);
   writes.clear();
   staged.writes.clear();
-  if (!staged.aggregates.empty()) {
-    if (staged.written.size() + staged.aggregates.size() > kWrittenKept) staged.written.clear();
-    for (auto& [key, aggregate] : staged.aggregates) staged.written[key] = aggregate;
-    staged.unconfirmed = true;
+  staged.changed.clear();
+  // Past the bound, keep what this batch changed (old windows' keys accumulate).
+  if (staged.aggregates.size() > kAggregatesKept) {
+    std::erase_if(staged.aggregates, [&](const auto& entry) { return entry.second.changed_in != staged.batch; });
   }
-  staged.aggregates.clear();
   return {};
 }
 
@@ -145,37 +171,35 @@ log::Result<std::optional<std::string>> UsageModel::staged(Pending& pending, sto
   return batch.get(kUsageFamily, key);
 }
 
-log::Result<void> UsageModel::count(Pending& pending, const std::string& scope, const std::string& shard,
-                                    const domain::usage::MeterDefinition& meter,
-                                    const domain::usage::Contribution& contribution, Window window, int64_t start,
-                                    int64_t time_us, const std::string& event_id, store::StoreBatch& batch) {
-  bool first_of_value = false;
-  if (meter.aggregation == Aggregation::unique_count) {
-    const std::string key = unique_key(scope, meter.name, window, start, shard, contribution.group, contribution.unique_value);
-    auto seen = staged(pending, batch, key);
-    if (!seen) return std::unexpected(seen.error());
-    first_of_value = !seen->has_value();
-    if (first_of_value) pending.writes.emplace(key, std::string());
-  }
-  std::string key = aggregate_key(scope, meter.name, window, start, shard, contribution.group);
-  auto held = pending.aggregates.find(key);
+log::Result<bool> UsageModel::first_of_value(Pending& pending, store::StoreBatch& batch, const std::string& key) {
+  auto seen = staged(pending, batch, key);
+  if (!seen) return std::unexpected(seen.error());
+  if (seen->has_value()) return false;
+  pending.writes.emplace(key, std::string());
+  return true;
+}
+
+log::Result<void> UsageModel::count(Pending& pending, const domain::usage::Contribution& contribution,
+                                    int64_t time_us, const std::string& event_id, bool first_of_value,
+                                    store::StoreBatch& batch) {
+  auto held = pending.aggregates.find(pending.key);
   if (held == pending.aggregates.end()) {
-    if (auto known = pending.written.find(key); known != pending.written.end()) {
-      held = pending.aggregates.emplace(std::move(key), known->second).first;
-      domain::usage::fold(held->second, contribution, time_us, event_id, first_of_value);
-      return {};
-    }
-    auto stored = batch.get(kUsageFamily, key);
+    auto stored = batch.get(kUsageFamily, pending.key);
     if (!stored) return std::unexpected(stored.error());
-    Aggregate aggregate;
+    Held fresh;
     if (*stored) {
       auto decoded = domain::usage::decode(**stored);
       if (!decoded) return log::fail(log::ErrorCode::io, "corrupt usage aggregate");
-      aggregate = std::move(*decoded);
+      fresh.aggregate = std::move(*decoded);
     }
-    held = pending.aggregates.emplace(std::move(key), std::move(aggregate)).first;
+    held = pending.aggregates.emplace(pending.key, std::move(fresh)).first;
   }
-  domain::usage::fold(held->second, contribution, time_us, event_id, first_of_value);
+  pending.unconfirmed = true;  // until committed() hears the batch was written
+  if (held->second.changed_in != pending.batch) {
+    held->second.changed_in = pending.batch;
+    pending.changed.emplace_back(&held->first, &held->second);
+  }
+  domain::usage::fold(held->second.aggregate, contribution, time_us, event_id, first_of_value);
   return {};
 }
 
@@ -197,9 +221,12 @@ log::Result<void> UsageModel::apply(const log::AcceptedRecord& accepted, store::
   const int64_t time_us = event.time_us() != 0 ? event.time_us() : ingested;
 
   Pending& staged = pending(record.partition);
-  std::string dedup_key = scope_prefix(tenant, 'd');
-  dedup_key += event.id();
-  auto seen = UsageModel::staged(staged, batch, dedup_key);
+  std::string& key = staged.key;
+  key.assign(tenant);
+  key += '\0';
+  key += 'd';
+  key += event.id();
+  auto seen = UsageModel::staged(staged, batch, key);
   if (!seen) return std::unexpected(seen.error());
   if (*seen && (*seen)->size() == 8) {
     const int64_t first = unsortable(get_be(**seen, 0));
@@ -210,7 +237,7 @@ log::Result<void> UsageModel::apply(const log::AcceptedRecord& accepted, store::
   }
   std::string first_seen;
   put_be(first_seen, sortable(ingested));
-  staged.writes[dedup_key] = std::move(first_seen);
+  staged.writes.insert_or_assign(key, std::move(first_seen));
 
   const auto matching = meters_by_type_.find(event.type());
   if (matching != meters_by_type_.end()) {
@@ -225,27 +252,35 @@ log::Result<void> UsageModel::apply(const log::AcceptedRecord& accepted, store::
         continue;
       }
       if (!*contribution) continue;
+      const auto& counted = **contribution;
       if (meter.transactions) {
         // The record's offset keeps apart two events of one instant, and an id counted
         // again once its dedup window has passed (as the aggregates count it).
-        std::string key = transactions_prefix(tenant, meter.name);
-        put_be(key, sortable(time_us));
-        put_be(key, static_cast<uint64_t>(record.offset));
+        std::string transaction = transactions_prefix(tenant, meter.name);
+        put_be(transaction, sortable(time_us));
+        put_be(transaction, static_cast<uint64_t>(record.offset));
         std::string value;
-        put_be(value, sortable(static_cast<int64_t>((*contribution)->value)));
+        put_be(value, sortable(static_cast<int64_t>(counted.value)));
         value += event.id();
-        staged.writes[std::move(key)] = std::move(value);
+        staged.writes.insert_or_assign(std::move(transaction), std::move(value));
       }
+      // Minute and hour are UTC; day and month follow the tenant's zone. Platform
+      // totals use UTC throughout, one shard per partition.
       for (const Window window : domain::usage::kWindows) {
-        // Minute and hour are UTC; day and month follow the tenant's zone. Platform
-        // totals use UTC throughout.
-        const int64_t start = domain::usage::window_start(window, time_us, offset);
-        if (auto counted = count(staged, tenant, "", meter, **contribution, window, start, time_us, event.id(), batch); !counted) {
-          return counted;
-        }
-        const int64_t utc_start = domain::usage::window_start(window, time_us, 0);
-        if (auto counted = count(staged, "", shard, meter, **contribution, window, utc_start, time_us, event.id(), batch); !counted) {
-          return counted;
+        for (const bool platform : {false, true}) {
+          const std::string& scope = platform ? kPlatformScope : tenant;
+          const std::string& scope_shard = platform ? shard : kNoShard;
+          const int64_t start = domain::usage::window_start(window, time_us, platform ? 0 : offset);
+          bool first = false;
+          if (meter.aggregation == Aggregation::unique_count) {
+            std::string distinct = unique_key(scope, meter.name, window, start, scope_shard, counted.group, counted.unique_value);
+            auto fresh = first_of_value(staged, batch, distinct);
+            if (!fresh) return std::unexpected(fresh.error());
+            first = *fresh;
+          }
+          key.clear();
+          append_aggregate_key(key, scope, meter.name, window, start, scope_shard, counted.group);
+          if (auto done = count(staged, counted, time_us, event.id(), first, batch); !done) return done;
         }
       }
     }

@@ -82,30 +82,35 @@ class UsageModel : public ReadModel {
   // once, in key order, at the batch's end: aggregates are written once per key (many
   // events of a tenant, and the platform's totals, share keys), and RocksDB inserts
   // keys that arrive in order far more cheaply (its skip lists reuse the last position).
-  // Aggregates of earlier batches are kept too, as written (a partition's keys are
-  // only ever written by its own thread), so the next batch need not read them back;
-  // until a batch is confirmed written they are not trusted, and a batch that begins
-  // after one that was not confirmed starts from the store again.
+  // Aggregates stay decoded between batches (a partition's keys are only ever written
+  // by its own thread), so the next batch need not read them back; a batch that was not
+  // confirmed written leaves them untrusted, and the next batch starts from the store.
+  struct Held {
+    domain::usage::Aggregate aggregate;
+    uint64_t changed_in = 0;  // the batch that last changed it
+  };
   struct Pending {
-    std::unordered_map<std::string, domain::usage::Aggregate> aggregates;
+    std::unordered_map<std::string, Held> aggregates;
+    std::vector<std::pair<const std::string*, Held*>> changed;  // by this batch
     std::unordered_map<std::string, std::string> writes;  // dedup keys, distinct values, transactions
-    std::unordered_map<std::string, domain::usage::Aggregate> written;
+    uint64_t batch = 0;
     bool unconfirmed = false;
+    std::string key;  // scratch for building keys
   };
   // The value as the batch would leave it: its own writes first, then the store.
   static log::Result<std::optional<std::string>> staged(Pending& pending, store::StoreBatch& batch,
                                                         const std::string& key);
   Pending& pending(int32_t partition);
-  log::Result<void> count(Pending& pending, const std::string& scope, const std::string& shard,
-                          const domain::usage::MeterDefinition& meter,
-                          const domain::usage::Contribution& contribution, domain::usage::Window window,
-                          int64_t start, int64_t time_us, const std::string& event_id, store::StoreBatch& batch);
-
+  // `pending.key` holds the aggregate's key.
+  static log::Result<void> count(Pending& pending, const domain::usage::Contribution& contribution, int64_t time_us,
+                          const std::string& event_id, bool first_of_value, store::StoreBatch& batch);
+  static log::Result<bool> first_of_value(Pending& pending, store::StoreBatch& batch, const std::string& key);
 
   UsageModelOptions options_;
   std::map<std::string, std::vector<size_t>> meters_by_type_;
+  const uint64_t serial_;   // unique per model in the process
   std::mutex pending_mutex_;  // guards the map, not a partition's entry (its thread's own)
-  std::map<int32_t, Pending> pending_;
+  std::map<int32_t, Pending> pending_;  // entries are never erased: a thread keeps a pointer
   std::atomic<int64_t> counted_{0}, duplicates_{0}, refused_{0}, invalid_values_{0};
   std::atomic<int64_t> last_ingested_us_{0};
 };
