@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(g++ cmake ninja-build ccache pkg-config
           librdkafka-dev librocksdb-dev libprotobuf-dev protobuf-compiler
-          libpoco-dev libssl-dev catch2)
+          libpoco-dev libssl-dev libjemalloc-dev catch2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
