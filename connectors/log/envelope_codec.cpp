@@ -309,11 +309,17 @@ std::string make_uuid_v7(int64_t unix_ms, std::mt19937_64& random) {
   uint64_t high = (static_cast<uint64_t>(unix_ms) & 0xFFFFFFFFFFFFull) << 16;
   high |= 0x7000 | (random() & 0x0FFF);
   uint64_t low = (random() & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;
-  char text[37];
-  std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(high >> 32), static_cast<unsigned>((high >> 16) & 0xFFFF),
-                static_cast<unsigned>(high & 0xFFFF), static_cast<unsigned>(low >> 48),
-                static_cast<unsigned long long>(low & 0xFFFFFFFFFFFFull));
+  // 8-4-4-4-12 hex digits, written directly (snprintf was ~1.5% of the processor's thread).
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string text(36, '-');
+  auto put = [&](size_t at, uint64_t bits, int digits) {
+    for (int i = digits - 1; i >= 0; --i, bits >>= 4) text[at + static_cast<size_t>(i)] = kHex[bits & 15];
+  };
+  put(0, high >> 32, 8);
+  put(9, (high >> 16) & 0xFFFF, 4);
+  put(14, high & 0xFFFF, 4);
+  put(19, low >> 48, 4);
+  put(24, low & 0xFFFFFFFFFFFFull, 12);
   return text;
 }
 

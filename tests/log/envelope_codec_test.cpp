@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <regex>
 
 #include "connectors/log/envelope_codec.h"
@@ -90,4 +91,26 @@ TEST_CASE("event ids are UUIDv7 ordered by time", "[envelope]") {
   CHECK(std::regex_match(late, shape));
   CHECK(early < late);
   CHECK(early.substr(0, 13) == "018bcfe5-6800");  // 1700000000000 ms = 0x018BCFE56800
+}
+
+TEST_CASE("event ids carry the time and both random draws, digit for digit", "[envelope]") {
+  std::mt19937_64 random(11);
+  for (const int64_t ms : {int64_t{0}, int64_t{1700000000000}, int64_t{0xFFFFFFFFFFFF}}) {
+    std::mt19937_64 draws = random;  // the same two draws, to spell the id out independently
+    const uint64_t a = draws();
+    const uint64_t b = draws();
+    char expected[37];
+    std::snprintf(expected, sizeof expected, "%012llx7%03llx%04llx%012llx", static_cast<unsigned long long>(ms),
+                  static_cast<unsigned long long>(a & 0x0FFF),
+                  static_cast<unsigned long long>(((b & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull) >> 48),
+                  static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFull));
+    std::string id = make_uuid_v7(ms, random);
+    REQUIRE(id.size() == 36);
+    CHECK(id[8] == '-');
+    CHECK(id[13] == '-');
+    CHECK(id[18] == '-');
+    CHECK(id[23] == '-');
+    std::erase(id, '-');
+    CHECK(id == expected);
+  }
 }
