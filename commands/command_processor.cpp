@@ -85,6 +85,12 @@ struct CommandProcessor::Partition {
   std::unordered_map<std::string, std::string> unwritten_replies;
   std::optional<int64_t> unwritten_events_offset;
   std::optional<int64_t> unwritten_replies_offset;
+  // The commands offset after the last batch that landed since the claim (before the
+  // first: where the first batch began). A fenced batch is decided again from here.
+  std::optional<int64_t> landed_offset;
+  // The replies offset after this processor's last records there (at first, its claim):
+  // a reply landing anywhere else means another writer wrote in between.
+  int64_t replies_end = 0;
   // This partition's share of the append in flight, which the next poll's decisions
   // see before anything durable.
   const Work* in_flight = nullptr;
@@ -265,28 +271,37 @@ log::Result<void> CommandProcessor::catch_up(Partition& partition) {
 }
 
 log::Result<CommandProcessor::Partition*> CommandProcessor::partition(int32_t id) {
-  if (auto it = partitions_.find(id); it != partitions_.end()) {
-    if (!it->second->writer->fenced()) return it->second.get();
-    forget(id);
-  }
-  // Claim the replies partition, then the events partition with the same epoch (see
-  // catch_up for why the order matters), then bring the cache up to the claim.
-  auto writer = log::FencedWriter::claim(log_, options_.events_topic, id, options_.writer_id, clock_.now_us());
+  // Held partitions are never fenced here: a fenced one is let go when its append lands.
+  if (auto it = partitions_.find(id); it != partitions_.end()) return it->second.get();
+  // Claim the replies partition, then the events partition with the same epoch, then
+  // bring the cache up to the claim. In that order, an older writer's batch that lands
+  // between the two claims loses its replies but keeps its events (which catch_up
+  // recognises as done); the other order would leave an accepted reply whose events
+  // were fenced out.
+  const int64_t now_us = clock_.now_us();
+  int64_t replies_end = 0;
+  auto claim_replies = [&](uint64_t epoch) -> log::Result<void> {
+    v1::WriterClaim claim;
+    claim.set_epoch(epoch);
+    claim.set_writer_id(options_.writer_id);
+    claim.set_claimed_at_us(now_us);
+    log::AppendRequest request;
+    request.records.push_back(log::Record{options_.replies_topic, "", claim.SerializeAsString(),
+                                          {{std::string(log::kKindHeader), std::string(log::kClaimKind)}}, id});
+    auto appended = log_.append(std::move(request));
+    if (!appended) return std::unexpected(appended.error());
+    replies_end = appended->positions.front().offset + 1;
+    return {};
+  };
+  auto writer = log::FencedWriter::claim(log_, options_.events_topic, id, options_.writer_id, now_us, claim_replies);
   if (!writer) return std::unexpected(writer.error());
-  v1::WriterClaim claim;
-  claim.set_epoch((*writer)->epoch());
-  claim.set_writer_id(options_.writer_id);
-  claim.set_claimed_at_us(clock_.now_us());
-  log::AppendRequest replies_claim;
-  replies_claim.records.push_back(log::Record{options_.replies_topic, "", claim.SerializeAsString(),
-                                              {{std::string(log::kKindHeader), std::string(log::kClaimKind)}}, id});
-  if (auto appended = log_.append(std::move(replies_claim)); !appended) return std::unexpected(appended.error());
   auto count = log_.partition_count(options_.commands_topic);
   if (!count) return std::unexpected(count.error());
   auto fresh = std::make_unique<Partition>();
   fresh->id = id;
   fresh->partitions = *count;
   fresh->writer = std::move(*writer);
+  fresh->replies_end = replies_end;
   if (auto caught = catch_up(*fresh); !caught) return std::unexpected(caught.error());
   auto* raw = fresh.get();
   partitions_[id] = std::move(fresh);
@@ -296,6 +311,7 @@ log::Result<CommandProcessor::Partition*> CommandProcessor::partition(int32_t id
 log::Result<CommandProcessor::Work> CommandProcessor::handle(Partition& partition,
                                                              std::vector<log::StoredRecord>& records) {
   const int64_t now_us = clock_.now_us();
+  if (!partition.landed_offset) partition.landed_offset = records.front().offset;
   // Decisions of this batch see the batch's earlier decisions through these.
   std::unordered_map<std::string, std::unique_ptr<LoadedState>> states;
   std::unordered_map<std::string, std::string> replies;  // reply_key -> serialized reply (new ones)
@@ -512,6 +528,7 @@ log::Result<CommandProcessor::Work> CommandProcessor::handle(Partition& partitio
   Work work;
   work.partition = &partition;
   work.commands = static_cast<int64_t>(records.size());
+  work.commands_end = records.back().offset + 1;
   work.event_count = append.events.size();
   work.append = std::move(append);
   work.states = std::move(states);
@@ -544,21 +561,24 @@ log::Result<std::future<log::Result<log::AppendResult>>> CommandProcessor::submi
   return future;
 }
 
-log::Result<int64_t> CommandProcessor::commit(std::vector<Work>& works) {
+log::Result<CommandProcessor::Landed> CommandProcessor::commit(std::vector<Work>& works) {
   auto submitted = submit(works);
   if (!submitted) return std::unexpected(submitted.error());
   return land(works, submitted->get());
 }
 
-log::Result<int64_t> CommandProcessor::land(std::vector<Work>& works, log::Result<log::AppendResult> appended) {
+log::Result<CommandProcessor::Landed> CommandProcessor::land(std::vector<Work>& works,
+                                                             log::Result<log::AppendResult> appended) {
   for (auto& work : works) work.partition->in_flight = nullptr;
   if (!appended) {
     for (auto& work : works) work.partition->writer->append_failed();
     return std::unexpected(appended.error());
   }
   // The log has it all; now each writer's view, and the cache with the offsets it
-  // reflects (written to the store later, all together: see write_cache).
-  int64_t handled = 0;
+  // reflects (written to the store later, all together: see write_cache). A share
+  // that landed behind a newer claim is fenced out for every reader: its states,
+  // replies and name releases are not taken, and its commands are not counted.
+  Landed landed;
   size_t at = 0;
   for (auto& work : works) {
     Partition& partition = *work.partition;
@@ -568,24 +588,98 @@ log::Result<int64_t> CommandProcessor::land(std::vector<Work>& works, log::Resul
     at += count;
     partition.writer->appended(work.request.records, positions);
     if (partition.writer->fenced()) {
-      return log::fail(log::ErrorCode::invalid_argument,
-                       "partition " + std::to_string(partition.id) + " was claimed by a newer writer");
+      landed.fenced.push_back(partition.id);
+      continue;
+    }
+    // A newer writer claims the replies partition before the events partition: a batch
+    // landing between the two keeps its events but loses its replies. Its commands are
+    // done (catch_up knows them by the events' command id); let go, they come again
+    // and are answered from the caught up store.
+    bool replies_fenced = false;
+    if (positions.size() > work.event_count) {
+      const int64_t first_reply = positions[work.event_count].offset;
+      if (first_reply != partition.replies_end) {
+        auto claimed = replies_claimed(partition, first_reply);
+        if (!claimed) return std::unexpected(claimed.error());
+        replies_fenced = *claimed;
+      }
+      partition.replies_end = positions.back().offset + 1;
+    }
+    if (!work.releases.empty()) {
+      // Durable events gave these names back. A failure leaves them held by a tenant that
+      // no longer uses them (docs/architecture.md, platform-wide names).
+      (void)options_.names->release_all(work.releases, clock_.now_us());
+    }
+    if (replies_fenced) {
+      landed.fenced.push_back(partition.id);
+      continue;
     }
     for (auto& [tenant, state] : work.states) cache_state(partition.id, tenant, std::move(state), true);
     reported_replies_ += work.replies.size();
     partition.unwritten_replies.merge(work.replies);
     if (work.event_count > 0) partition.unwritten_events_offset = positions[work.event_count - 1].offset + 1;
     if (positions.size() > work.event_count) partition.unwritten_replies_offset = positions.back().offset + 1;
-    if (!work.releases.empty()) {
-      // Durable events gave these names back. A failure leaves them held by a tenant that
-      // no longer uses them (docs/architecture.md, platform-wide names).
-      (void)options_.names->release_all(work.releases, clock_.now_us());
-    }
+    // After a rebalance the member may deliver a landed batch again: never move back.
+    partition.landed_offset = std::max(partition.landed_offset.value_or(0), work.commands_end);
     if (unwritten_commands_ == 0) unwritten_since_ = std::chrono::steady_clock::now();
     unwritten_commands_ += work.commands;
-    handled += work.commands;
+    landed.commands += work.commands;
   }
-  return handled;
+  return landed;
+}
+
+log::Result<bool> CommandProcessor::replies_claimed(const Partition& partition, int64_t to_offset) {
+  auto reader = log_.open_reader(options_.replies_topic, partition.id, partition.replies_end);
+  if (!reader) return std::unexpected(reader.error());
+  while ((*reader)->position() < to_offset) {
+    auto records = (*reader)->read(kCatchUpBatch, std::chrono::milliseconds(1000));
+    if (!records) return std::unexpected(records.error());
+    if (records->empty()) {
+      return log::fail(log::ErrorCode::timeout, "reading " + options_.replies_topic + "/" +
+                                                    std::to_string(partition.id) + " stalled");
+    }
+    for (const auto& record : *records) {
+      if (record.offset >= to_offset) break;
+      const std::string* kind = record.header(log::kKindHeader);
+      if (kind == nullptr || *kind != log::kClaimKind) continue;
+      v1::WriterClaim claim;
+      if (claim.ParseFromString(record.value) && claim.epoch() > partition.writer->epoch()) return true;
+    }
+  }
+  return false;
+}
+
+log::Result<void> CommandProcessor::let_go(int32_t id) {
+  auto it = partitions_.find(id);
+  if (it == partitions_.end()) return {};
+  const std::optional<int64_t> resume = it->second->landed_offset;
+  forget(id);
+  // The group's committed offset is no guide: a fenced append may have committed its
+  // commands offset with it (an engine commits offsets whoever wrote the records).
+  // The member's own position goes back instead; if the group has moved the partition
+  // elsewhere, its new holder resumes from the committed offset.
+  if (!resume || !consumer_) return {};
+  return consumer_->seek({log::PartitionOffset{options_.commands_topic, id, *resume}});
+}
+
+std::vector<int32_t> CommandProcessor::assigned_partitions() {
+  std::vector<int32_t> ids;
+  if (!consumer_) return ids;
+  for (const auto& assigned : consumer_->assignment()) {
+    if (assigned.topic == options_.commands_topic) ids.push_back(assigned.partition);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+void CommandProcessor::let_go_unassigned(const std::vector<int32_t>& assigned) {
+  // Another member holds these now and claims them: what is cached of them goes stale,
+  // and a claim of ours would fence its holder. If the group gives one back, it is
+  // claimed and caught up again.
+  for (auto it = partitions_.begin(); it != partitions_.end();) {
+    const int32_t id = (it++)->first;  // forget() erases the entry
+    if (!std::binary_search(assigned.begin(), assigned.end(), id)) forget(id);
+  }
 }
 
 log::Result<std::unique_ptr<log::GroupConsumer>*> CommandProcessor::consumer() {
@@ -602,9 +696,14 @@ log::Result<int64_t> CommandProcessor::process_available(std::chrono::millisecon
   if (!group) return std::unexpected(group.error());
   auto records = (**group)->poll(options_.max_batch_commands, wait);
   if (!records) return std::unexpected(records.error());
+  const std::vector<int32_t> assigned = assigned_partitions();
+  let_go_unassigned(assigned);
   // Keep each partition's order; hand each partition its own batch.
   std::map<int32_t, std::vector<log::StoredRecord>> by_partition;
-  for (auto& record : *records) by_partition[record.partition].push_back(std::move(record));
+  for (auto& record : *records) {
+    if (!std::binary_search(assigned.begin(), assigned.end(), record.partition)) continue;  // its holder reads it
+    by_partition[record.partition].push_back(std::move(record));
+  }
   std::vector<Work> works;
   for (auto& [id, batch] : by_partition) {
     auto owned = partition(id);
@@ -619,18 +718,23 @@ log::Result<int64_t> CommandProcessor::process_available(std::chrono::millisecon
     }
     return 0;
   }
-  auto handled = commit(works);
-  if (!handled) {
+  auto landed = commit(works);
+  if (!landed) {
     // Claim and catch up again before touching these partitions.
     std::vector<int32_t> failed;
     for (const auto& work : works) failed.push_back(work.partition->id);
+    works.clear();
     for (const int32_t id : failed) forget(id);
-    return handled;
+    return std::unexpected(landed.error());
+  }
+  works.clear();
+  for (const int32_t id : landed->fenced) {
+    if (auto released = let_go(id); !released) return std::unexpected(released.error());
   }
   if (cache_write_due(false)) {
     if (auto written = write_cache(); !written) return std::unexpected(written.error());
   }
-  return handled;
+  return landed->commands;
 }
 
 log::Result<void> CommandProcessor::pipeline_step(std::optional<Flight>& flight) {
@@ -639,30 +743,43 @@ log::Result<void> CommandProcessor::pipeline_step(std::optional<Flight>& flight)
   // With an append in flight, take only what is already there: its fsync is the wait.
   auto records = (**group)->poll(options_.max_batch_commands, flight ? std::chrono::milliseconds(0) : options_.idle_wait);
   if (!records) return std::unexpected(records.error());
+  // Records of a partition the group has moved away are its new holder's to read.
+  const std::vector<int32_t> assigned = assigned_partitions();
+  std::map<int32_t, std::vector<log::StoredRecord>> by_partition;
+  for (auto& record : *records) {
+    if (!std::binary_search(assigned.begin(), assigned.end(), record.partition)) continue;
+    by_partition[record.partition].push_back(std::move(record));
+  }
+  std::vector<Work> works;
+  // A partition fenced in the flight is let go with this poll's share of it: decided
+  // on top of the fenced batch, or polled after it, its commands come again from the
+  // end of the last landed batch and are decided after a new claim.
   auto land_flight = [&]() -> log::Result<void> {
     auto landed = land(flight->works, flight->result.get());
     std::vector<int32_t> ids;
     for (const auto& work : flight->works) ids.push_back(work.partition->id);
     flight.reset();
     if (!landed) {
+      works.clear();
       for (const int32_t id : ids) forget(id);
       return std::unexpected(landed.error());
     }
+    for (const int32_t id : landed->fenced) {
+      std::erase_if(works, [&](const Work& work) { return work.partition->id == id; });
+      by_partition.erase(id);
+      if (auto released = let_go(id); !released) return released;
+    }
     return {};
   };
-  std::map<int32_t, std::vector<log::StoredRecord>> by_partition;
-  for (auto& record : *records) by_partition[record.partition].push_back(std::move(record));
   // Claiming a partition catches the store up from the log: not while an append is
   // in flight, whose changes the store does not have yet.
   if (flight) {
-    for (const auto& [id, batch] : by_partition) {
-      auto it = partitions_.find(id);
-      if (it != partitions_.end() && !it->second->writer->fenced()) continue;
+    bool claims = false;
+    for (const auto& [id, batch] : by_partition) claims = claims || !partitions_.contains(id);
+    if (claims) {
       if (auto landed = land_flight(); !landed) return landed;
-      break;
     }
   }
-  std::vector<Work> works;
   for (auto& [id, batch] : by_partition) {
     auto owned = partition(id);
     if (!owned) return std::unexpected(owned.error());
@@ -673,6 +790,8 @@ log::Result<void> CommandProcessor::pipeline_step(std::optional<Flight>& flight)
   if (flight) {
     if (auto landed = land_flight(); !landed) return landed;
   }
+  // Nothing is in flight now, and the works are all of assigned partitions.
+  let_go_unassigned(assigned);
   if (!works.empty()) {
     auto submitted = submit(works);
     if (!submitted) {
@@ -693,7 +812,8 @@ log::Result<void> CommandProcessor::pipeline_step(std::optional<Flight>& flight)
 void CommandProcessor::run() {
   // Decides the next poll's commands while the previous append waits for its fsync;
   // it is sealed and appended only once that one is durable (so a failed append never
-  // has a successor built on it in the log).
+  // has a successor built on it in the log, and a fenced one has its successor
+  // thrown away and decided again).
   std::optional<Flight> flight;
   std::optional<log::Error> failed;
   while (!stopping_ && !failed) {
@@ -701,7 +821,13 @@ void CommandProcessor::run() {
   }
   if (flight) {
     auto landed = land(flight->works, flight->result.get());
+    flight.reset();
     if (!landed && !failed) failed = landed.error();
+    if (landed) {
+      for (const int32_t id : landed->fenced) {
+        if (auto released = let_go(id); !released && !failed) failed = released.error();
+      }
+    }
   }
   if (failed) {
     std::lock_guard lock(mutex_);

@@ -13,6 +13,14 @@
 // tenants' states decoded (an LRU bounded in bytes) and what it has appended but not
 // yet written to the store; that store write happens every few thousand commands,
 // always with the offsets the written states and replies reflect, never ahead.
+//
+// Losing a partition is that partition's business only. When a newer writer claims
+// one (another processor after a rebalance, or any writer), the processor's next
+// append to it is fenced out: the partition is let go (its cache, unwritten replies
+// and offsets dropped), the group member is moved back to the end of its last
+// landed batch, and the other partitions go on. If its commands come again, it is
+// claimed anew (an epoch above the newer writer's), caught up from the log, and the
+// commands are decided again. A partition the group no longer assigns is let go too.
 #pragma once
 
 #include <atomic>
@@ -92,6 +100,7 @@ class CommandProcessor {
   struct Work {
     Partition* partition = nullptr;
     int64_t commands = 0;
+    int64_t commands_end = 0;  // the commands offset after the batch
     size_t event_count = 0;  // the first records of `request` are events
     log::WriterAppend append;    // as decided
     log::AppendRequest request;  // as sealed
@@ -114,9 +123,26 @@ class CommandProcessor {
   log::Result<Work> handle(Partition& partition, std::vector<log::StoredRecord>& records);
   // Seals the works and hands them to the log as one append.
   log::Result<std::future<log::Result<log::AppendResult>>> submit(std::vector<Work>& works);
+  struct Landed {
+    int64_t commands = 0;
+    // Partitions whose share was fenced out by a newer claim: nothing of it landed,
+    // and the caller lets them go (let_go) once no work points at them.
+    std::vector<int32_t> fenced;
+  };
   // After the append: the writers' views, the cache and the unwritten offsets.
-  log::Result<int64_t> land(std::vector<Work>& works, log::Result<log::AppendResult> appended);
-  log::Result<int64_t> commit(std::vector<Work>& works);  // submit, wait, land
+  log::Result<Landed> land(std::vector<Work>& works, log::Result<log::AppendResult> appended);
+  log::Result<Landed> commit(std::vector<Work>& works);  // submit, wait, land
+  // Whether the replies partition holds a claim above the partition's epoch before
+  // `to_offset` (read from where its own replies last ended).
+  log::Result<bool> replies_claimed(const Partition& partition, int64_t to_offset);
+  // For a partition a newer writer claimed: forget it, and move the group member back
+  // to where its last landed batch ended, so the commands of the fenced batches (and
+  // any polled after them) come again and are decided after a new claim.
+  log::Result<void> let_go(int32_t partition);
+  // The commands partitions the group assigns to this member now.
+  std::vector<int32_t> assigned_partitions();
+  // Lets go of held partitions the group no longer assigns (none may be in flight).
+  void let_go_unassigned(const std::vector<int32_t>& assigned);
   struct Flight {
     std::vector<Work> works;
     std::future<log::Result<log::AppendResult>> result;
@@ -130,7 +156,8 @@ class CommandProcessor {
                    bool unwritten);
   void evict_states();
   // Drops the partition's cached states and unwritten changes (the store stays
-  // consistent, only older): for a partition that is claimed and caught up again.
+  // consistent, only older): for a partition that is claimed and caught up again,
+  // or held by another processor now.
   void forget(int32_t partition);
   bool cache_write_due(bool idle) const;
 

@@ -141,6 +141,11 @@ class GroupConsumer {
   // The partitions currently assigned to this member.
   virtual std::vector<TopicPartition> assignment() = 0;
   virtual Result<void> commit(const std::vector<PartitionOffset>& offsets) = 0;
+  // Moves this member's position: the next poll of each partition given starts at its
+  // offset (what was polled beyond it is delivered again). Commits nothing. A
+  // partition not assigned to this member is passed over: whoever holds it resumes
+  // from the group's committed offset.
+  virtual Result<void> seek(const std::vector<PartitionOffset>& offsets) = 0;
   // Leaves the group; its partitions go to the other members.
   virtual void close() = 0;
 };

@@ -34,7 +34,7 @@ Result<void> FencedWriter::catch_up(int64_t to_offset) {
 
 Result<std::unique_ptr<FencedWriter>> FencedWriter::claim(EventLog& log, const std::string& topic,
                                                           int32_t partition, const std::string& writer_id,
-                                                          int64_t claimed_at_us) {
+                                                          int64_t claimed_at_us, const BeforeClaim& before_claim) {
   std::unique_ptr<FencedWriter> writer(new FencedWriter(log, topic, partition));
   auto end = log.end_offset(topic, partition);
   if (!end) return std::unexpected(end.error());
@@ -44,6 +44,9 @@ Result<std::unique_ptr<FencedWriter>> FencedWriter::claim(EventLog& log, const s
   claim.set_epoch(writer->history_.epoch() + 1);
   claim.set_writer_id(writer_id);
   claim.set_claimed_at_us(claimed_at_us);
+  if (before_claim) {
+    if (auto done = before_claim(claim.epoch()); !done) return std::unexpected(done.error());
+  }
   Record record{topic, "", claim.SerializeAsString(), {{std::string(kKindHeader), std::string(kClaimKind)}},
                 partition};
   AppendRequest request;

@@ -5,6 +5,7 @@
 // whatever it appends after the newer claim is fenced out by every reader.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,9 +46,13 @@ class FencedWriter {
   // Reads the partition to its end, appends a claim with an epoch above every claim
   // seen, and reads back to the claim so the chain heads include everything accepted
   // before it. Fails if another writer's claim got in first with the same epoch.
+  // `before_claim`, when set, runs with the chosen epoch before the claim is appended
+  // (a caller claiming other partitions with the same epoch first); its failure is
+  // the claim's, and nothing is appended to this partition.
+  using BeforeClaim = std::function<Result<void>(uint64_t epoch)>;
   static Result<std::unique_ptr<FencedWriter>> claim(EventLog& log, const std::string& topic,
                                                      int32_t partition, const std::string& writer_id,
-                                                     int64_t claimed_at_us);
+                                                     int64_t claimed_at_us, const BeforeClaim& before_claim = {});
 
   // Seals and appends the events (all keyed to tenants of this partition) and the
   // extra records atomically. On failure the chain heads are unchanged and the caller

@@ -193,6 +193,37 @@ TEMPLATE_TEST_CASE("a group resumes from its committed offsets", "[conformance]"
   CHECK(second.back() == "19");
 }
 
+TEMPLATE_TEST_CASE("a member that seeks back polls again from there, committing nothing", "[conformance]",
+                   EmbeddedHarness, KafkaHarness) {
+  TestType harness;
+  EventLog& log = harness.log();
+  REQUIRE(log.create_topic({"work", 1}).has_value());
+  AppendRequest request;
+  for (int i = 0; i < 10; ++i) request.records.push_back(Record{"work", "acme", std::to_string(i), {}, 0});
+  REQUIRE(log.append(std::move(request)).has_value());
+
+  auto consumer = log.subscribe("seekers", {"work"});
+  REQUIRE(consumer.has_value());
+  std::vector<std::string> seen;
+  auto poll_until = [&](size_t count) {
+    return tenantry::testing::eventually(20s, [&] {
+      auto records = (*consumer)->poll(100, 200ms);
+      REQUIRE(records.has_value());
+      for (auto& r : *records) seen.push_back(r.value);
+      return seen.size() >= count;
+    });
+  };
+  REQUIRE(poll_until(10));
+  REQUIRE((*consumer)->seek({PartitionOffset{"work", 0, 4}}).has_value());
+  // A partition this member does not hold is passed over.
+  REQUIRE((*consumer)->seek({PartitionOffset{"work", 7, 0}}).has_value());
+  REQUIRE(poll_until(16));
+  REQUIRE(seen.size() == 16);
+  CHECK(seen[10] == "4");
+  CHECK(seen[15] == "9");
+  CHECK(log.committed_offset("seekers", "work", 0).value() == std::nullopt);
+}
+
 TEMPLATE_TEST_CASE("two members of a group split the partitions, and one takes all when the other leaves",
                    "[conformance]", EmbeddedHarness, KafkaHarness) {
   TestType harness;

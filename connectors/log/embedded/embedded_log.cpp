@@ -184,6 +184,17 @@ class EmbeddedConsumer final : public GroupConsumer {
     if (!result) return std::unexpected(result.error());
     return {};
   }
+  Result<void> seek(const std::vector<PartitionOffset>& offsets) override {
+    if (auto refreshed = refresh(); !refreshed) return std::unexpected(refreshed.error());
+    for (const auto& offset : offsets) {
+      for (auto& owned : owned_) {
+        if (owned.partition.topic == offset.topic && owned.partition.partition == offset.partition) {
+          owned.position = offset.next_offset;
+        }
+      }
+    }
+    return {};
+  }
   void close() override {
     if (closed_) return;
     closed_ = true;

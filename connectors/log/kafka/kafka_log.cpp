@@ -31,6 +31,8 @@ using Clock = std::chrono::steady_clock;
 // How long the poll thread blocks in one rd_kafka_poll; bounds shutdown latency,
 // not delivery latency (rd_kafka_poll returns as soon as a report arrives).
 constexpr int kPollIntervalMs = 100;
+// How long a group member's seek waits for librdkafka to move its fetch position.
+constexpr int kSeekTimeoutMs = 10000;
 // After serving delivery reports, how long the poll thread lets the next ones
 // gather (see poll_loop): adds at most this much to an append's latency under
 // load, none when idle.
@@ -390,6 +392,24 @@ class KafkaGroupConsumer final : public GroupConsumer {
     const auto err = rd_kafka_commit(consumer_.get(), list.get(), /*async=*/0);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return fail_kafka(err, "commit");
     return check_partition_errors(list.get(), "commit");
+  }
+
+  Result<void> seek(const std::vector<PartitionOffset>& offsets) override {
+    if (closed_) return fail(ErrorCode::closed, "group consumer is closed");
+    // librdkafka refuses to seek a partition it is not fetching: those are passed over.
+    const auto assigned = assignment();
+    std::vector<PartitionOffset> mine;
+    for (const auto& offset : offsets) {
+      if (std::find(assigned.begin(), assigned.end(), TopicPartition{offset.topic, offset.partition}) !=
+          assigned.end()) {
+        mine.push_back(offset);
+      }
+    }
+    if (mine.empty()) return {};
+    auto list = to_partition_list(mine);
+    KafkaError error(rd_kafka_seek_partitions(consumer_.get(), list.get(), kSeekTimeoutMs));
+    if (error) return fail_kafka(error.get(), "seek");
+    return check_partition_errors(list.get(), "seek");
   }
 
   void close() override {
