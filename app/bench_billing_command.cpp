@@ -20,6 +20,7 @@ int run_bench_billing(const std::vector<std::string>& args) {
   const std::vector<OptionSpec> specs = {
       {"tenants", "tenants with a subscription and a period to close", "10000", OptionKind::integer, {}, 1, 1000000},
       {"partitions", "partitions of the topics", "8", OptionKind::integer, {}, 1, 1024},
+      {"processors", "command processors in one group sharing the partitions (serve runs one)", "1", OptionKind::integer, {}, 1, 64},
       {"dir", "scratch directory", "var/bench-billing"},
   };
   auto config = load_config(specs, args, [](const char* name) { return std::getenv(name); });
@@ -41,6 +42,7 @@ int run_bench_billing(const std::vector<std::string>& args) {
   options.dir = config->text("dir");
   options.tenants = static_cast<int>(config->integer("tenants"));
   options.partitions = static_cast<int>(config->integer("partitions"));
+  options.processors = static_cast<int>(config->integer("processors"));
   std::string error;
   const auto f = bench::bench_billing(options, &error);
   std::error_code ignored;
@@ -55,6 +57,7 @@ int run_bench_billing(const std::vector<std::string>& args) {
   result.set("engine", "embedded");
   result.set("cores", static_cast<int>(std::thread::hardware_concurrency()));
   result.set("tenants", options.tenants);
+  result.set("processors", options.processors);
   Poco::JSON::Object::Ptr run = new Poco::JSON::Object;
   run->set("invoices", f.invoices);
   run->set("seconds", round_to(f.close_seconds, 0.001));

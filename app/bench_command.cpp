@@ -208,6 +208,7 @@ int run_bench_commands(const std::vector<std::string>& args) {
        OptionKind::integer, {}, 1, 1000000},
       {"paced-commands", "commands at the offered rate, per mode and tenant count", "2500", OptionKind::integer, {}, 10, 10000000},
       {"partitions", "partitions of Tenantry's topics", "8", OptionKind::integer, {}, 1, 4096},
+      {"processors", "command processors in one group sharing the partitions (serve runs one)", "1", OptionKind::integer, {}, 1, 64},
       {"dir", "scratch directory", "var/bench-commands"},
   };
   auto config = load_config(specs, args, [](const char* name) { return std::getenv(name); });
@@ -233,6 +234,7 @@ int run_bench_commands(const std::vector<std::string>& args) {
   options.paced_per_second = static_cast<double>(config->integer("paced-rate"));
   options.paced_commands = config->integer("paced-commands");
   options.partitions = static_cast<int>(config->integer("partitions"));
+  options.processors = static_cast<int>(config->integer("processors"));
   const std::string modes = config->text("modes");
   options.in_process = modes.find("in-process") != std::string::npos;
   options.http = modes.find("http") != std::string::npos;
@@ -260,6 +262,7 @@ int run_bench_commands(const std::vector<std::string>& args) {
   Poco::JSON::Object result;
   result.set("benchmark", "commands");
   result.set("engine", "embedded");
+  result.set("processors", options.processors);
   result.set("in_process", "command client -> commands topic -> processor -> events + replies -> client");
   result.set("http", "Poco clients -> /v1/tenants/{id}/suspend|reactivate on a real socket -> gateway -> same path");
   result.set("cores", static_cast<int>(std::thread::hardware_concurrency()));

@@ -174,12 +174,24 @@ log::Result<void> CommandProcessor::write_cache() {
   // States, replies and the offsets they reflect in one store write: the store is
   // never ahead of its offsets (catch-up would apply an event twice) nor behind them
   // (it would miss one). Sorted keys make the memtable inserts cheaper.
+  // With a shared store, only partitions this processor still holds there: what a
+  // lost one leaves unwritten is caught up by its new holder from the log.
+  std::unique_lock<std::mutex> shared;
+  if (options_.shared_store) shared = std::unique_lock(options_.shared_store->mutex);
+  auto holds = [&](int32_t partition) {
+    if (!options_.shared_store) return true;
+    auto it = options_.shared_store->holders.find(partition);
+    return it != options_.shared_store->holders.end() && it->second == this;
+  };
   std::vector<std::pair<std::string_view, std::string>> states;
   states.reserve(unwritten_states_.size());
-  for (const auto& it : unwritten_states_) states.emplace_back(it->tenant, it->state->encode());
+  for (const auto& it : unwritten_states_) {
+    if (holds(it->partition)) states.emplace_back(it->tenant, it->state->encode());
+  }
   std::sort(states.begin(), states.end());
   std::vector<std::pair<std::string_view, std::string_view>> replies;
   for (const auto& [id, partition] : partitions_) {
+    if (!holds(id)) continue;
     for (const auto& [key, reply] : partition->unwritten_replies) replies.emplace_back(key, reply);
   }
   std::sort(replies.begin(), replies.end());
@@ -188,6 +200,7 @@ log::Result<void> CommandProcessor::write_cache() {
   for (const auto& [tenant, state] : states) batch.put(kStateFamily, tenant, state);
   for (const auto& [key, reply] : replies) batch.put(kRepliesFamily, key, reply);
   for (const auto& [id, partition] : partitions_) {
+    if (!holds(id)) continue;
     if (partition->unwritten_events_offset) {
       batch.put(kOffsetsFamily, offset_key(options_.events_topic, id), std::to_string(*partition->unwritten_events_offset));
     }
@@ -302,7 +315,15 @@ log::Result<CommandProcessor::Partition*> CommandProcessor::partition(int32_t id
   fresh->partitions = *count;
   fresh->writer = std::move(*writer);
   fresh->replies_end = replies_end;
-  if (auto caught = catch_up(*fresh); !caught) return std::unexpected(caught.error());
+  {
+    // From here on the store's keys of this partition are this processor's to write.
+    std::unique_lock<std::mutex> shared;
+    if (options_.shared_store) {
+      shared = std::unique_lock(options_.shared_store->mutex);
+      options_.shared_store->holders[id] = this;
+    }
+    if (auto caught = catch_up(*fresh); !caught) return std::unexpected(caught.error());
+  }
   auto* raw = fresh.get();
   partitions_[id] = std::move(fresh);
   return raw;

@@ -44,6 +44,16 @@
 
 namespace tenantry::commands {
 
+// For processors of one group that share one store (ProcessorGroup makes one): which
+// of them each partition's keys in the store belong to. A processor that lost a
+// partition but has not noticed yet must not write that partition's states and
+// offsets once the new holder has caught up from the store (catch-up would then
+// apply events twice); the holder is recorded, and the store written, under the mutex.
+struct SharedStore {
+  std::mutex mutex;
+  std::unordered_map<int32_t, const void*> holders;  // partition -> processor
+};
+
 struct ProcessorOptions {
   std::string commands_topic = "tenantry.commands";
   std::string events_topic = "tenantry.events";
@@ -64,6 +74,8 @@ struct ProcessorOptions {
   // loses nothing but the catch-up of these commands from the log.
   int64_t max_unwritten_commands = 4096;
   std::chrono::milliseconds max_unwritten_age{250};
+  // Set when other processors write the same store (see SharedStore).
+  std::shared_ptr<SharedStore> shared_store;
 };
 
 // What the processor holds in memory, for tests and benchmarks.

@@ -12,6 +12,7 @@
 #include "app/log_options.h"
 #include "commands/command_client.h"
 #include "commands/command_processor.h"
+#include "commands/processor_group.h"
 #include "commands/tenant_aggregate.h"
 #include "connectors/clock/clock.h"
 #include "connectors/log/embedded/embedded_log.h"
@@ -136,7 +137,7 @@ BillingFigures bench_billing(const BillingBenchOptions& options, std::string* er
   const int64_t end_us = domain::billing::utc_us(2025, 2, 1);
   clock::ManualClock clock(end_us);
   commands::TenantAggregate aggregate;
-  commands::CommandProcessor processor(*log, **store, aggregate, clock);
+  commands::ProcessorGroup processor(*log, **store, aggregate, clock, {}, options.processors);
   if (auto started = processor.start(); !started) {
     *error = started.error().message;
     return figures;

@@ -15,6 +15,7 @@ struct BillingBenchOptions {
   std::string dir;  // scratch directory (removed afterwards)
   int tenants = 10000;
   int partitions = 8;
+  int processors = 1;  // command processors in one group (serve runs one)
 };
 
 struct BillingFigures {

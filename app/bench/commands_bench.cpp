@@ -26,6 +26,7 @@
 #include "app/log_options.h"
 #include "commands/command_client.h"
 #include "commands/command_processor.h"
+#include "commands/processor_group.h"
 #include "commands/tenant_aggregate.h"
 #include "connectors/clock/clock.h"
 #include "connectors/http/auth/jwt_verifier.h"
@@ -316,7 +317,7 @@ std::vector<CommandsFigure> bench_commands(const CommandsBenchOptions& options, 
       }
       commands::ProcessorOptions processor_options;
       processor_options.names = names->get();
-      commands::CommandProcessor processor(*log, **store, aggregate, clock, processor_options);
+      commands::ProcessorGroup processor(*log, **store, aggregate, clock, processor_options, options.processors);
       if (auto started = processor.start(); !started) {
         *error = started.error().message;
         return figures;

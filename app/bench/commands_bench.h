@@ -26,6 +26,7 @@ struct CommandsBenchOptions {
   double paced_per_second = 500;        // offered load for the latency figures
   int64_t paced_commands = 2500;        // per mode and tenant count
   int partitions = 8;
+  int processors = 1;                   // command processors in one group (serve runs one)
 };
 
 struct ModeFigure {

@@ -474,3 +474,69 @@ TEST_CASE("command processor fencing: a processor claims the replies partition b
     CHECK(mine[1].epoch == (partition == 0 ? 2u : 1u));
   }
 }
+
+TEST_CASE("command processor fencing: processors sharing one store never write back a partition another has "
+          "caught up, and a processor restarted on that store decides every command once",
+          "[commands][fencing]") {
+  EmbeddedHarness harness;
+  Traffic traffic(harness.log());
+  commands::TenantAggregate aggregate;
+  clock::ManualClock clock{1767225600000000};
+  auto opened = store::RocksStore::open({(harness.dir.path() / "node").string(), commands::CommandProcessor::store_families()});
+  REQUIRE(opened.has_value());
+  std::unique_ptr<store::RocksStore> store = std::move(*opened);
+  commands::ProcessorOptions options;
+  options.shared_store = std::make_shared<commands::SharedStore>();
+  options.max_unwritten_commands = 1'000'000;  // the store is written only where the test says
+  options.max_unwritten_age = 1h;
+  auto make = [&](const std::string& writer) {
+    auto own = options;
+    own.writer_id = writer;
+    return std::make_unique<commands::CommandProcessor>(harness.log(), *store, aggregate, clock, own);
+  };
+  // Step by step on this thread; a poll that finds nothing would write the store.
+  auto until_answered = [&](const std::vector<commands::CommandProcessor*>& processors) {
+    for (int step = 0; step < 400 && !traffic.all_answered(); ++step) {
+      for (auto* processor : processors) {
+        auto handled = processor->process_available(20ms);
+        REQUIRE(handled.has_value());
+      }
+    }
+    REQUIRE(traffic.all_answered());
+  };
+
+  auto first = make("first");
+  for (int round = 0; round < 2; ++round) traffic.send_round();
+  until_answered({first.get()});
+  REQUIRE(first->write_cache().has_value());
+  // One more command for a tenant of each partition: the first holds these unwritten.
+  std::map<int32_t, bool> touched;
+  for (const auto& tenant : traffic.tenants) {
+    if (!touched[log::partition_for_key(tenant, kPartitions)]) {
+      touched[log::partition_for_key(tenant, kPartitions)] = true;
+      traffic.send(tenant);
+    }
+  }
+  until_answered({first.get()});
+
+  // A second joins, takes its share (catching up from the store), decides and writes.
+  auto second = make("second");
+  traffic.send_round();
+  for (int step = 0; step < 20; ++step) REQUIRE(second->process_available(20ms).has_value());
+  REQUIRE(second->write_cache().has_value());
+  // The first writes what it holds unwritten, not yet knowing it lost partitions: the
+  // partitions the second caught up are not its to write any more.
+  REQUIRE(first->write_cache().has_value());
+  until_answered({first.get(), second.get()});
+  second.reset();
+  first.reset();
+
+  // A processor on the same store starts from what the store says: had a stale write
+  // put a partition's offsets behind its states, events would be applied twice and
+  // these commands refused or answered with the wrong sequence.
+  auto restarted = make("restarted");
+  for (int round = 0; round < 3; ++round) traffic.send_round();
+  until_answered({restarted.get()});
+  restarted.reset();
+  traffic.check_decided_once(false);
+}
