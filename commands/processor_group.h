@@ -3,7 +3,7 @@
 // still has one writer; a tenant's commands stay in order. The benchmarks measure
 // with it (`--processors`); serve runs one processor: with two, the HTTP crash test
 // found chain violations after a kill -9 and the Kafka engine's rebalance left
-// requests unanswered (docs/performance.md), neither understood yet.
+// requests unanswered (docs/architecture.md, the command processor, says why).
 //
 // Each member gets `options` with its own writer id ("<writer_id>-<n>" when there are
 // several) and an equal share of the state cache budget. The members write one store,
