@@ -693,6 +693,18 @@ std::vector<int32_t> CommandProcessor::assigned_partitions() {
   return ids;
 }
 
+std::map<int32_t, std::vector<log::StoredRecord>> CommandProcessor::by_assigned_partition(
+    std::vector<log::StoredRecord>& records, const std::vector<int32_t>& assigned) {
+  // Each partition's batch in its order; records of a partition the group has moved
+  // away are its new holder's to read.
+  std::map<int32_t, std::vector<log::StoredRecord>> by_partition;
+  for (auto& record : records) {
+    if (!std::binary_search(assigned.begin(), assigned.end(), record.partition)) continue;
+    by_partition[record.partition].push_back(std::move(record));
+  }
+  return by_partition;
+}
+
 void CommandProcessor::let_go_unassigned(const std::vector<int32_t>& assigned) {
   // Another member holds these now and claims them: what is cached of them goes stale,
   // and a claim of ours would fence its holder. If the group gives one back, it is
@@ -719,12 +731,7 @@ log::Result<int64_t> CommandProcessor::process_available(std::chrono::millisecon
   if (!records) return std::unexpected(records.error());
   const std::vector<int32_t> assigned = assigned_partitions();
   let_go_unassigned(assigned);
-  // Keep each partition's order; hand each partition its own batch.
-  std::map<int32_t, std::vector<log::StoredRecord>> by_partition;
-  for (auto& record : *records) {
-    if (!std::binary_search(assigned.begin(), assigned.end(), record.partition)) continue;  // its holder reads it
-    by_partition[record.partition].push_back(std::move(record));
-  }
+  auto by_partition = by_assigned_partition(*records, assigned);
   std::vector<Work> works;
   for (auto& [id, batch] : by_partition) {
     auto owned = partition(id);
@@ -764,13 +771,8 @@ log::Result<void> CommandProcessor::pipeline_step(std::optional<Flight>& flight)
   // With an append in flight, take only what is already there: its fsync is the wait.
   auto records = (**group)->poll(options_.max_batch_commands, flight ? std::chrono::milliseconds(0) : options_.idle_wait);
   if (!records) return std::unexpected(records.error());
-  // Records of a partition the group has moved away are its new holder's to read.
   const std::vector<int32_t> assigned = assigned_partitions();
-  std::map<int32_t, std::vector<log::StoredRecord>> by_partition;
-  for (auto& record : *records) {
-    if (!std::binary_search(assigned.begin(), assigned.end(), record.partition)) continue;
-    by_partition[record.partition].push_back(std::move(record));
-  }
+  auto by_partition = by_assigned_partition(*records, assigned);
   std::vector<Work> works;
   // A partition fenced in the flight is let go with this poll's share of it: decided
   // on top of the fenced batch, or polled after it, its commands come again from the

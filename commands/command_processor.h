@@ -49,9 +49,10 @@ namespace tenantry::commands {
 // partition but has not noticed yet must not write that partition's states and
 // offsets once the new holder has caught up from the store (catch-up would then
 // apply events twice); the holder is recorded, and the store written, under the mutex.
+class CommandProcessor;
 struct SharedStore {
   std::mutex mutex;
-  std::unordered_map<int32_t, const void*> holders;  // partition -> processor
+  std::unordered_map<int32_t, const CommandProcessor*> holders;  // partition -> processor
 };
 
 struct ProcessorOptions {
@@ -153,6 +154,9 @@ class CommandProcessor {
   log::Result<void> let_go(int32_t partition);
   // The commands partitions the group assigns to this member now.
   std::vector<int32_t> assigned_partitions();
+  // A poll's records split by partition, keeping only assigned partitions (moved out).
+  static std::map<int32_t, std::vector<log::StoredRecord>> by_assigned_partition(
+      std::vector<log::StoredRecord>& records, const std::vector<int32_t>& assigned);
   // Lets go of held partitions the group no longer assigns (none may be in flight).
   void let_go_unassigned(const std::vector<int32_t>& assigned);
   struct Flight {

@@ -279,11 +279,26 @@ class WatchedLog final : public log::EventLog {
   std::atomic<int64_t> polls_{0};
 };
 
-// Processes on the caller's thread until every command is answered.
-void process_until_answered(commands::CommandProcessor& processor, Traffic& traffic) {
+// Processes on the caller's thread, each processor in turn, until every command is
+// answered.
+void process_until_answered(Traffic& traffic, const std::vector<commands::CommandProcessor*>& processors) {
   REQUIRE(testing::eventually(30s, [&] {
-    auto handled = processor.process_available(100ms);
-    if (!handled) FAIL("processing failed: " << handled.error().message);
+    for (auto* processor : processors) {
+      auto handled = processor->process_available(20ms);
+      if (!handled) FAIL("processing failed: " << handled.error().message);
+    }
+    return traffic.all_answered();
+  }));
+}
+
+// Waits for processors running on their own threads to answer every command; a
+// processor that stops fails the test at once.
+void wait_answered(Traffic& traffic, const std::vector<commands::CommandProcessor*>& processors) {
+  REQUIRE(testing::eventually(60s, [&] {
+    std::this_thread::sleep_for(50ms);
+    for (auto* processor : processors) {
+      if (auto failure = processor->failure()) FAIL("a processor stopped: " << failure->message);
+    }
     return traffic.all_answered();
   }));
 }
@@ -299,7 +314,7 @@ TEST_CASE("command processor fencing: a partition claimed by another writer is l
   clock::ManualClock clock{1767225600000000};
   Node node(harness.log(), harness.dir.path() / "node", aggregate, clock);
   traffic.send_round();
-  process_until_answered(*node.processor, traffic);
+  process_until_answered(traffic, {node.processor.get()});
 
   const int32_t lost = log::partition_for_key(traffic.tenants.front(), kPartitions);
   const uint64_t epoch = claim_as_another_node(harness.log(), lost);
@@ -318,9 +333,9 @@ TEST_CASE("command processor fencing: a partition claimed by another writer is l
   }
   // The lost partition's commands come again: claimed above the other writer, caught
   // up from the log, decided once.
-  process_until_answered(*node.processor, traffic);
+  process_until_answered(traffic, {node.processor.get()});
   traffic.send_round();
-  process_until_answered(*node.processor, traffic);
+  process_until_answered(traffic, {node.processor.get()});
   traffic.check_decided_once(true);
   CHECK(traffic.event_claims() == kPartitions + 2);  // ours, the other writer's, ours again
 }
@@ -335,15 +350,9 @@ TEST_CASE("command processor fencing: on its own thread, a processor serves on t
   Node node(harness.log(), harness.dir.path() / "node", aggregate, clock);
   REQUIRE(node.processor->start().has_value());
 
-  auto wait_answered = [&] {
-    REQUIRE(testing::eventually(60s, [&] {
-      std::this_thread::sleep_for(50ms);
-      return traffic.all_answered() || node.processor->failure().has_value();
-    }));
-  };
   // Every partition claimed first (two claims at once are out of this test's scope).
   traffic.send_round();
-  wait_answered();
+  wait_answered(traffic, {node.processor.get()});
   // Claims land while commands stream in, so the append a claim fences usually has the
   // next poll's decisions waiting on it.
   constexpr int kRounds = 40;
@@ -353,7 +362,7 @@ TEST_CASE("command processor fencing: on its own thread, a processor serves on t
       claim_as_another_node(harness.log(), (round / 10) % kPartitions);
     }
   }
-  wait_answered();
+  wait_answered(traffic, {node.processor.get()});
   auto failure = node.processor->failure();
   CHECK_FALSE(failure.has_value());
   if (failure) FAIL("the processor stopped: " << failure->message);
@@ -415,32 +424,23 @@ TEST_CASE("command processor fencing: two processors in one group share the part
   clock::ManualClock clock{1767225600000000};
   Node first(harness.log(), harness.dir.path() / "first", aggregate, clock);
   REQUIRE(first.processor->start().has_value());
-  auto wait_answered = [&](const std::vector<Node*>& nodes) {
-    REQUIRE(testing::eventually(60s, [&] {
-      std::this_thread::sleep_for(50ms);
-      for (auto* node : nodes) {
-        if (auto failure = node->processor->failure()) FAIL("a processor stopped: " << failure->message);
-      }
-      return traffic.all_answered();
-    }));
-  };
 
   for (int round = 0; round < 5; ++round) traffic.send_round();
-  wait_answered({&first});
+  wait_answered(traffic, {first.processor.get()});
   auto second = std::make_unique<Node>(harness.log(), harness.dir.path() / "second", aggregate, clock);
   REQUIRE(second->processor->start().has_value());
   for (int round = 0; round < 15; ++round) {
     traffic.send_round();
     std::this_thread::sleep_for(10ms);
   }
-  wait_answered({&first, second.get()});
+  wait_answered(traffic, {first.processor.get(), second->processor.get()});
   CHECK(traffic.event_claims() > kPartitions);  // the second node claimed its share
 
   // It leaves; the first takes its partitions back, claims them anew and catches up.
   const int64_t claims_before = traffic.event_claims();
   second.reset();
   for (int round = 0; round < 10; ++round) traffic.send_round();
-  wait_answered({&first});
+  wait_answered(traffic, {first.processor.get()});
   CHECK(traffic.event_claims() > claims_before);
   CHECK(first.processor->failure() == std::nullopt);
   traffic.check_decided_once(false);
@@ -459,7 +459,7 @@ TEST_CASE("command processor fencing: a processor claims the replies partition b
   claim_as_another_node(log, 0);
   const size_t before = log.claims().size();
   traffic.send_round();
-  process_until_answered(*node.processor, traffic);
+  process_until_answered(traffic, {node.processor.get()});
 
   const auto claims = log.claims();
   std::map<int32_t, std::vector<WatchedLog::Claim>> by_partition;
@@ -494,20 +494,12 @@ TEST_CASE("command processor fencing: processors sharing one store never write b
     own.writer_id = writer;
     return std::make_unique<commands::CommandProcessor>(harness.log(), *store, aggregate, clock, own);
   };
-  // Step by step on this thread; a poll that finds nothing would write the store.
-  auto until_answered = [&](const std::vector<commands::CommandProcessor*>& processors) {
-    for (int step = 0; step < 400 && !traffic.all_answered(); ++step) {
-      for (auto* processor : processors) {
-        auto handled = processor->process_available(20ms);
-        REQUIRE(handled.has_value());
-      }
-    }
-    REQUIRE(traffic.all_answered());
-  };
+  // Step by step on this thread (process_until_answered): a poll that finds nothing
+  // writes the store, so the test says when the store is written.
 
   auto first = make("first");
   for (int round = 0; round < 2; ++round) traffic.send_round();
-  until_answered({first.get()});
+  process_until_answered(traffic, {first.get()});
   REQUIRE(first->write_cache().has_value());
   // One more command for a tenant of each partition: the first holds these unwritten.
   std::map<int32_t, bool> touched;
@@ -517,7 +509,7 @@ TEST_CASE("command processor fencing: processors sharing one store never write b
       traffic.send(tenant);
     }
   }
-  until_answered({first.get()});
+  process_until_answered(traffic, {first.get()});
 
   // A second joins, takes its share (catching up from the store), decides and writes.
   auto second = make("second");
@@ -527,7 +519,7 @@ TEST_CASE("command processor fencing: processors sharing one store never write b
   // The first writes what it holds unwritten, not yet knowing it lost partitions: the
   // partitions the second caught up are not its to write any more.
   REQUIRE(first->write_cache().has_value());
-  until_answered({first.get(), second.get()});
+  process_until_answered(traffic, {first.get(), second.get()});
   second.reset();
   first.reset();
 
@@ -536,7 +528,7 @@ TEST_CASE("command processor fencing: processors sharing one store never write b
   // these commands refused or answered with the wrong sequence.
   auto restarted = make("restarted");
   for (int round = 0; round < 3; ++round) traffic.send_round();
-  until_answered({restarted.get()});
+  process_until_answered(traffic, {restarted.get()});
   restarted.reset();
   traffic.check_decided_once(false);
 }
